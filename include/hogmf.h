@@ -1,0 +1,273 @@
+/*
+ * hogmf.h - the only public header of hogmf: biased matrix factorization trained with
+ * Hogwild-style lock-free parallel SGD on explicit ratings.
+ *
+ *   r_hat(u, i) = mu + bu[u] + bi[i] + P[u] . Q[i]      (clipped to the training range)
+ *
+ * The library never prints and never exits: every fallible call returns a hogmf_status and
+ * fills a hogmf_error owned by the caller; progress goes through optional callbacks.
+ */
+#ifndef HOGMF_H
+#define HOGMF_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define HOGMF_VERSION_MAJOR 0
+#define HOGMF_VERSION_MINOR 1
+#define HOGMF_VERSION_PATCH 0
+#define HOGMF_VERSION_STRING "0.1.0"
+
+/* ---------------------------------------------------------------- status and errors */
+
+/* Status codes. Values are append-only; they never change meaning. */
+typedef enum hogmf_status {
+    HOGMF_OK = 0,
+    HOGMF_ERR_IO = 1,       /* a file could not be opened, read, written or renamed */
+    HOGMF_ERR_PARSE = 2,    /* a ratings file has a malformed line (see hogmf_error.line) */
+    HOGMF_ERR_NOMEM = 3,    /* an allocation failed */
+    HOGMF_ERR_INVALID = 4,  /* an argument or parameter is out of its documented range */
+    HOGMF_ERR_FORMAT = 5,   /* a model file is corrupt, truncated or of another version */
+    HOGMF_ERR_DIVERGED = 6, /* training produced NaN/Inf or an exploding validation error */
+    HOGMF_ERR_EMPTY = 7,    /* a ratings file holds no ratings */
+    HOGMF_ERR_STOPPED = 8   /* the epoch callback asked training to stop */
+} hogmf_status;
+
+/* What went wrong, in compiler style: "ratings.csv:1041: item id: expected ...". */
+typedef struct hogmf_error {
+    hogmf_status status; /* the status that was returned */
+    uint64_t line;       /* 1-based line of a parse error; 0 when not about a line */
+    char msg[512];       /* complete human-readable message, NUL-terminated */
+} hogmf_error;
+
+/* Returns a static English description of a status code (never NULL). */
+const char *hogmf_strerror(hogmf_status status);
+
+/* ---------------------------------------------------------------- ratings */
+
+/* One observed rating. u and i are dense indices into the owning set's id arrays. */
+typedef struct hogmf_rating {
+    uint32_t u; /* dense user index, 0..m-1 */
+    uint32_t i; /* dense item index, 0..n-1 */
+    float r;    /* the rating */
+} hogmf_rating;
+
+/* Input formats; HOGMF_FORMAT_AUTO detects one from the first data line. */
+typedef enum hogmf_format {
+    HOGMF_FORMAT_AUTO = 0,
+    HOGMF_FORMAT_TSV = 1,   /* MovieLens u.data: user TAB item TAB rating [TAB timestamp] */
+    HOGMF_FORMAT_DAT = 2,   /* MovieLens ratings.dat: user::item::rating[::timestamp] */
+    HOGMF_FORMAT_CSV = 3,   /* user,item,rating[,timestamp], optional header line */
+    HOGMF_FORMAT_LIBMF = 4  /* LIBMF text: user item rating, any blanks between */
+} hogmf_format;
+
+/* Parses "auto", "tsv", "dat", "csv" or "libmf". Returns 0 and sets *out, or -1. */
+int hogmf_format_parse(const char *name, hogmf_format *out);
+/* Returns the name of a format ("tsv", ...). */
+const char *hogmf_format_name(hogmf_format format);
+
+/* A set of ratings with its own id maps: user u of the set has the original id
+ * user_ids[u]. Ids are numbered densely in order of first appearance in the file. */
+typedef struct hogmf_ratings {
+    hogmf_rating *data;  /* nnz ratings; order: file order, duplicates removed */
+    size_t nnz;          /* number of ratings */
+    uint32_t m;          /* number of distinct users */
+    uint32_t n;          /* number of distinct items */
+    uint32_t *user_ids;  /* m original user ids */
+    uint32_t *item_ids;  /* n original item ids */
+    float rmin, rmax;    /* smallest and largest rating (0 and 0 when empty) */
+    size_t duplicates;   /* (user, item) pairs seen again; the last one was kept */
+    hogmf_format format; /* the format that was read */
+    uint64_t bytes;      /* size of the input in bytes */
+} hogmf_ratings;
+
+/* Options for reading a ratings file. */
+typedef struct hogmf_read_options {
+    hogmf_format format;   /* HOGMF_FORMAT_AUTO to detect */
+    int allow_no_rating;   /* 1: lines of "user item" are accepted with r = NAN (predict) */
+    int keep_duplicates;   /* 1: keep every line in file order (predict); 0: last one wins */
+} hogmf_read_options;
+
+/* Returns the default read options: automatic format, ratings required, last one wins. */
+hogmf_read_options hogmf_read_options_default(void);
+
+/* Reads a ratings file. path "-" reads standard input. On success returns HOGMF_OK and fills
+ * *out (free with hogmf_ratings_free). A malformed line gives HOGMF_ERR_PARSE with err->line
+ * and a message "PATH:LINE: FIELD: expected ..., found '...'"; a file with no ratings gives
+ * HOGMF_ERR_EMPTY; I/O failure HOGMF_ERR_IO. *out is left empty on failure. */
+hogmf_status hogmf_ratings_read(const char *path, const hogmf_read_options *opts,
+                                hogmf_ratings *out, hogmf_error *err);
+
+/* The same on a memory buffer; name is used in messages. */
+hogmf_status hogmf_ratings_parse(const char *buf, size_t len, const char *name,
+                                 const hogmf_read_options *opts, hogmf_ratings *out,
+                                 hogmf_error *err);
+
+/* Builds a ratings set from a dense m x n row-major matrix: cell (u, i) is observed when
+ * mask is NULL and x is not NaN, or when mask[u*n+i] is non-zero. Ids are 0..m-1 and 0..n-1
+ * (users and items with no observed cell are kept). Returns HOGMF_OK, HOGMF_ERR_NOMEM,
+ * HOGMF_ERR_EMPTY (no observed cell) or HOGMF_ERR_INVALID (non-finite observed value). */
+hogmf_status hogmf_ratings_from_dense(const float *x, const unsigned char *mask, uint32_t m,
+                                      uint32_t n, hogmf_ratings *out, hogmf_error *err);
+
+/* Splits src into two new sets: exactly round(test_fraction * nnz) ratings chosen uniformly
+ * at random (seeded) go to *test, the rest to *train; both keep src's order and are
+ * renumbered to the ids they hold. test_fraction in [0, 1). */
+hogmf_status hogmf_ratings_split(const hogmf_ratings *src, double test_fraction, uint64_t seed,
+                                 hogmf_ratings *train, hogmf_ratings *test, hogmf_error *err);
+
+/* Writes a ratings set as text in the given format (AUTO means the set's own format), with
+ * original ids; atomically (temporary file, fsync, rename). */
+hogmf_status hogmf_ratings_write(const hogmf_ratings *r, const char *path, hogmf_format format,
+                                 hogmf_error *err);
+
+/* Frees a ratings set and clears it; a cleared or zeroed set is a no-op. */
+void hogmf_ratings_free(hogmf_ratings *r);
+
+/* ---------------------------------------------------------------- parameters */
+
+/* Log callback: level 0 info, 1 warning. The message has no trailing newline. */
+typedef void (*hogmf_log_fn)(void *ctx, int level, const char *msg);
+
+/* Per-epoch statistics handed to the epoch callback. */
+typedef struct hogmf_epoch_stats {
+    uint32_t epoch;            /* 1-based */
+    double train_rmse;         /* masked RMSE on the training ratings (clipped predictions) */
+    double train_mae;          /* masked MAE on the training ratings */
+    double valid_rmse;         /* on the validation ratings; NAN without validation */
+    double valid_mae;          /* NAN without validation */
+    double epoch_seconds;      /* wall time of the SGD pass only */
+    double updates_per_second; /* ratings updated per wall second of the SGD pass */
+    float lr;                  /* learning rate used in this epoch */
+} hogmf_epoch_stats;
+
+/* Epoch callback: return 0 to go on, non-zero to stop training (HOGMF_ERR_STOPPED). */
+typedef int (*hogmf_epoch_fn)(void *ctx, const hogmf_epoch_stats *stats);
+
+/* Training parameters; start from hogmf_params_default(). */
+typedef struct hogmf_params {
+    uint32_t k;            /* latent factors per user and item, >= 1 */
+    uint32_t epochs;       /* maximum passes over the training ratings, >= 1 */
+    float lr;              /* SGD learning rate of the first epoch, > 0 */
+    float lr_decay;        /* epoch t uses lr / (1 + lr_decay (t - 1)); 0 keeps lr constant */
+    float lambda_b;        /* L2 regularisation of the biases, >= 0 */
+    float lambda_p;        /* L2 regularisation of P (user factors), >= 0 */
+    float lambda_q;        /* L2 regularisation of Q (item factors), >= 0 */
+    float init_sd;         /* standard deviation of the initial factors, >= 0 */
+    int threads;           /* OpenMP threads for SGD and evaluation; 0: all available */
+    uint64_t seed;         /* seeds initialisation and shuffling */
+    double tol;            /* early stopping: relative validation improvement that counts */
+    uint32_t patience;     /* stop after this many epochs without such improvement; 0: never */
+    double diverge_factor; /* diverged when valid RMSE > this times the best so far */
+    hogmf_log_fn log;      /* optional */
+    hogmf_epoch_fn on_epoch; /* optional */
+    void *ctx;             /* passed to log and on_epoch */
+} hogmf_params;
+
+/* Returns the defaults, chosen by measurement on MovieLens (see README). */
+hogmf_params hogmf_params_default(void);
+
+/* ---------------------------------------------------------------- the model */
+
+/* Sentinel for "not in the model" from the id lookups. */
+#define HOGMF_UNKNOWN UINT32_MAX
+
+/* A trained model. Factor rows are padded to `stride` floats (a multiple of 16) and 64-byte
+ * aligned; the padding is zero. All arrays belong to the model. */
+typedef struct hogmf_model {
+    uint32_t m, n;       /* users, items */
+    uint32_t k;          /* factors */
+    uint32_t stride;     /* floats per row of P and Q */
+    float mu;            /* mean of the training ratings */
+    float rmin, rmax;    /* predictions are clipped to [rmin, rmax] */
+    float *P;            /* m x stride user factors */
+    float *Q;            /* n x stride item factors */
+    float *bu;           /* m user biases */
+    float *bi;           /* n item biases */
+    uint32_t *user_ids;  /* m original user ids (dense index -> id) */
+    uint32_t *item_ids;  /* n original item ids */
+    hogmf_params params; /* what it was trained with (callbacks cleared) */
+    uint64_t nnz;        /* training ratings */
+    uint32_t epochs_run; /* epochs actually run */
+    uint32_t best_epoch; /* epoch whose parameters the model holds */
+    double train_rmse;   /* at best_epoch */
+    double valid_rmse;   /* at best_epoch; NAN without validation */
+    struct hogmf_idmap *umap, *imap; /* id -> dense index, private */
+} hogmf_model;
+
+/* Allocates a model of m users, n items and k factors with zero parameters and ids 0..m-1 and
+ * 0..n-1. Returns NULL when out of memory or when the sizes are zero or too large. */
+hogmf_model *hogmf_model_new(uint32_t m, uint32_t n, uint32_t k);
+
+/* Frees a model and sets *model to NULL; NULL or *NULL is a no-op. */
+void hogmf_model_free(hogmf_model **model);
+
+/* Dense index of an original user (item) id, or HOGMF_UNKNOWN. */
+uint32_t hogmf_model_user_index(const hogmf_model *model, uint32_t user_id);
+uint32_t hogmf_model_item_index(const hogmf_model *model, uint32_t item_id);
+
+/* Prediction for dense indices, clipped to [rmin, rmax]. Either index may be HOGMF_UNKNOWN:
+ * then mu plus whatever bias is known. */
+float hogmf_model_predict(const hogmf_model *model, uint32_t u, uint32_t i);
+
+/* Saves in the binary format (little-endian, magic, version, sizes, id maps, CRC-32),
+ * atomically: temporary file in the same folder, fsync, rename. */
+hogmf_status hogmf_model_save(const hogmf_model *model, const char *path, hogmf_error *err);
+
+/* Loads a model; every size is checked against the file size and the checksum before any
+ * allocation sized by the header. HOGMF_ERR_FORMAT for a corrupt or foreign file. */
+hogmf_status hogmf_model_load(const char *path, hogmf_model **out, hogmf_error *err);
+
+/* ---------------------------------------------------------------- training and evaluation */
+
+/* Trains a model on `train`, evaluating on `valid` (may be NULL) after every epoch. The
+ * ratings of `train` are shuffled in place (no copy is made); the set is otherwise unchanged.
+ * Validation ratings of users or items not in `train` are predicted from mu and the known
+ * biases. With patience > 0 and validation, stops when validation RMSE has not improved by a
+ * relative `tol` for `patience` epochs and returns the best epoch's model.
+ * Returns HOGMF_OK and *out; HOGMF_ERR_DIVERGED (message names the learning rate);
+ * HOGMF_ERR_STOPPED (callback asked; *out holds the best model so far); others on failure. */
+hogmf_status hogmf_train(hogmf_ratings *train, const hogmf_ratings *valid,
+                         const hogmf_params *params, hogmf_model **out, hogmf_error *err);
+
+/* Masked evaluation of a model on a ratings set (ids translated through the model's maps).
+ * Fills rmse and mae (either pointer may be NULL) and the count of ratings whose user or
+ * item is unknown to the model. threads as in hogmf_params. Returns HOGMF_OK or
+ * HOGMF_ERR_EMPTY / HOGMF_ERR_NOMEM. */
+hogmf_status hogmf_evaluate(const hogmf_model *model, const hogmf_ratings *set, int threads,
+                            double *rmse, double *mae, size_t *unknown, hogmf_error *err);
+
+/* ---------------------------------------------------------------- synthetic data */
+
+typedef struct hogmf_gen_params {
+    uint32_t users, items; /* sizes, >= 1 */
+    uint64_t ratings;      /* distinct (user, item) pairs; at most users*items/2 */
+    uint32_t rank;         /* rank of the planted structure */
+    uint64_t seed;
+    double noise_sd;       /* Gaussian noise before rounding to half stars */
+    hogmf_format format;   /* output format; AUTO means CSV with a header */
+} hogmf_gen_params;
+
+hogmf_gen_params hogmf_gen_params_default(void);
+
+/* Writes a synthetic MovieLens-like ratings file (power-law user activity and item
+ * popularity, biases, rank-`rank` structure, noise, half stars 0.5..5), deterministic for a
+ * seed, atomically. */
+hogmf_status hogmf_gen_write(const hogmf_gen_params *gp, const char *path, hogmf_error *err);
+
+/* ---------------------------------------------------------------- utilities */
+
+/* Writes `len` bytes to `path` atomically (temporary file in the same folder, fsync, rename,
+ * fsync of the folder). */
+hogmf_status hogmf_write_file_atomic(const char *path, const void *data, size_t len,
+                                     hogmf_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* HOGMF_H */

@@ -1,0 +1,305 @@
+/*
+ * cmd_train.c - `hogmf train`: reads the training (and validation) ratings, trains, prints
+ * one line per epoch to stderr, writes the JSON-lines log and saves the model atomically.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "cli.h"
+
+#include <getopt.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static const char help[] =
+    "usage: hogmf train [options] -o MODEL TRAIN_FILE\n"
+    "\n"
+    "Trains biased MF with Hogwild SGD. Prints one line per epoch to stderr: epoch, train\n"
+    "RMSE, validation RMSE, seconds of SGD, million updates per second.\n"
+    "\n"
+    "options (defaults in brackets):\n"
+    "  -o, --output MODEL     model file to write (required)\n"
+    "  -k, --factors K        latent factors [%u]\n"
+    "  -e, --epochs N         maximum epochs [%u]\n"
+    "      --lr X             learning rate [%g]\n"
+    "      --lr-decay X       epoch t uses lr / (1 + X (t - 1)) [%g]\n"
+    "      --reg X            L2 regularisation of biases, P and Q [%g]\n"
+    "      --reg-bias X       ... of the biases only\n"
+    "      --reg-p X          ... of the user factors P only\n"
+    "      --reg-q X          ... of the item factors Q only\n"
+    "      --init-sd X        standard deviation of the initial factors [%g]\n"
+    "  -t, --threads N        threads [all cores]\n"
+    "  -s, --seed N           random seed [%llu]\n"
+    "      --validate FILE    validation ratings, evaluated after every epoch\n"
+    "      --holdout F        hold out a seeded random fraction F of TRAIN_FILE instead\n"
+    "      --tol X            relative validation improvement that counts [%g]\n"
+    "      --patience N       stop after N epochs without it, keep the best epoch;\n"
+    "                         0 never stops early [%u]\n"
+    "      --format FMT       auto, tsv, dat, csv or libmf [auto]\n"
+    "      --log FILE         write the epochs as JSON lines (keys epoch, train_rmse,\n"
+    "                         valid_rmse, epoch_seconds, updates_per_second)\n"
+    "  -q, --quiet            no per-epoch lines\n"
+    "  -h, --help             this text\n"
+    "\n"
+    "exit codes: 0 ok, 1 internal error, 2 bad input or usage, 3 diverged\n";
+
+typedef struct train_ctx {
+    int quiet;
+    const char *log_path;
+    char *log_buf; /* every JSON line so far; the file is rewritten atomically each epoch */
+    size_t log_len, log_cap;
+    int log_failed;
+} train_ctx;
+
+static void on_log(void *vctx, int level, const char *msg)
+{
+    (void)vctx;
+    fprintf(stderr, "hogmf: %s%s\n", level ? "warning: " : "", msg);
+}
+
+static void json_num(char *buf, size_t cap, double v)
+{
+    if (isfinite(v))
+        snprintf(buf, cap, "%.17g", v);
+    else
+        snprintf(buf, cap, "null");
+}
+
+static int on_epoch(void *vctx, const hogmf_epoch_stats *s)
+{
+    train_ctx *ctx = vctx;
+    if (!ctx->quiet) {
+        char valid[32];
+        if (isnan(s->valid_rmse))
+            snprintf(valid, sizeof valid, "%8s", "-");
+        else
+            snprintf(valid, sizeof valid, "%8.5f", s->valid_rmse);
+        fprintf(stderr, "epoch %4u  train_rmse %8.5f  valid_rmse %s  %8.3f s  %8.2f Mupd/s\n",
+                s->epoch, s->train_rmse, valid, s->epoch_seconds, s->updates_per_second / 1e6);
+    }
+    if (ctx->log_path && !ctx->log_failed) {
+        char tr[32], va[32], sec[32], ups[32], line[256];
+        json_num(tr, sizeof tr, s->train_rmse);
+        json_num(va, sizeof va, s->valid_rmse);
+        json_num(sec, sizeof sec, s->epoch_seconds);
+        json_num(ups, sizeof ups, s->updates_per_second);
+        int n = snprintf(line, sizeof line,
+                         "{\"epoch\": %u, \"train_rmse\": %s, \"valid_rmse\": %s, "
+                         "\"epoch_seconds\": %s, \"updates_per_second\": %s}\n",
+                         s->epoch, tr, va, sec, ups);
+        if (ctx->log_len + (size_t)n > ctx->log_cap) {
+            size_t ncap = (ctx->log_cap + (size_t)n) * 2;
+            char *p = realloc(ctx->log_buf, ncap);
+            if (!p) {
+                ctx->log_failed = 1;
+                return 0;
+            }
+            ctx->log_buf = p;
+            ctx->log_cap = ncap;
+        }
+        memcpy(ctx->log_buf + ctx->log_len, line, (size_t)n);
+        ctx->log_len += (size_t)n;
+        hogmf_error err = {0};
+        if (hogmf_write_file_atomic(ctx->log_path, ctx->log_buf, ctx->log_len, &err) !=
+            HOGMF_OK) {
+            fprintf(stderr, "hogmf: warning: %s (the log is no longer written)\n", err.msg);
+            ctx->log_failed = 1;
+        }
+    }
+    return 0;
+}
+
+static double seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static int read_set(const char *path, hogmf_format fmt, hogmf_ratings *out, int quiet)
+{
+    hogmf_read_options ro = hogmf_read_options_default();
+    ro.format = fmt;
+    hogmf_error err = {0};
+    double t0 = seconds();
+    if (hogmf_ratings_read(path, &ro, out, &err) != HOGMF_OK)
+        return cli_report(&err, 0);
+    double dt = seconds() - t0;
+    if (!quiet) {
+        fprintf(stderr,
+                "hogmf: read %s: %zu ratings, %u users, %u items, format %s, ratings %g..%g, "
+                "%.2f s (%.1f MB/s)\n",
+                path, out->nnz, out->m, out->n, hogmf_format_name(out->format),
+                (double)out->rmin, (double)out->rmax, dt,
+                dt > 0 ? (double)out->bytes / dt / 1e6 : 0.0);
+        if (out->duplicates)
+            fprintf(stderr, "hogmf: %s: %zu duplicate (user, item) pairs; the last one was kept\n",
+                    path, out->duplicates);
+    }
+    return EXIT_OK;
+}
+
+int cmd_train(int argc, char **argv)
+{
+    enum {
+        O_LR = 256, O_LR_DECAY, O_REG, O_REG_BIAS, O_REG_P, O_REG_Q, O_INIT_SD, O_VALIDATE, O_HOLDOUT,
+        O_TOL, O_PATIENCE, O_FORMAT, O_LOG
+    };
+    static const struct option opts[] = {
+        {"output", required_argument, 0, 'o'},   {"factors", required_argument, 0, 'k'},
+        {"epochs", required_argument, 0, 'e'},   {"lr", required_argument, 0, O_LR},
+        {"lr-decay", required_argument, 0, O_LR_DECAY},
+        {"reg", required_argument, 0, O_REG},    {"reg-bias", required_argument, 0, O_REG_BIAS},
+        {"reg-p", required_argument, 0, O_REG_P}, {"reg-q", required_argument, 0, O_REG_Q},
+        {"init-sd", required_argument, 0, O_INIT_SD},
+        {"threads", required_argument, 0, 't'},  {"seed", required_argument, 0, 's'},
+        {"validate", required_argument, 0, O_VALIDATE},
+        {"holdout", required_argument, 0, O_HOLDOUT},
+        {"tol", required_argument, 0, O_TOL},    {"patience", required_argument, 0, O_PATIENCE},
+        {"format", required_argument, 0, O_FORMAT}, {"log", required_argument, 0, O_LOG},
+        {"quiet", no_argument, 0, 'q'},          {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0}};
+    hogmf_params p = hogmf_params_default();
+    const char *out_path = NULL, *valid_path = NULL;
+    double holdout = 0, x;
+    uint32_t u32;
+    hogmf_format fmt = HOGMF_FORMAT_AUTO;
+    train_ctx ctx = {0};
+    int c;
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":o:k:e:t:s:qh", opts, NULL)) != -1) {
+        switch (c) {
+        case 'o': out_path = optarg; break;
+        case 'k':
+            if (cli_parse_u32("train", "--factors", optarg, 1, 65536, &p.k)) return EXIT_INPUT;
+            break;
+        case 'e':
+            if (cli_parse_u32("train", "--epochs", optarg, 1, 1000000, &p.epochs))
+                return EXIT_INPUT;
+            break;
+        case O_LR:
+            if (cli_parse_double("train", "--lr", optarg, 1e-12, 1e3, &x)) return EXIT_INPUT;
+            p.lr = (float)x;
+            break;
+        case O_LR_DECAY:
+            if (cli_parse_double("train", "--lr-decay", optarg, 0, 1e6, &x)) return EXIT_INPUT;
+            p.lr_decay = (float)x;
+            break;
+        case O_REG:
+            if (cli_parse_double("train", "--reg", optarg, 0, 1e6, &x)) return EXIT_INPUT;
+            p.lambda_b = p.lambda_p = p.lambda_q = (float)x;
+            break;
+        case O_REG_BIAS:
+            if (cli_parse_double("train", "--reg-bias", optarg, 0, 1e6, &x)) return EXIT_INPUT;
+            p.lambda_b = (float)x;
+            break;
+        case O_REG_P:
+            if (cli_parse_double("train", "--reg-p", optarg, 0, 1e6, &x)) return EXIT_INPUT;
+            p.lambda_p = (float)x;
+            break;
+        case O_REG_Q:
+            if (cli_parse_double("train", "--reg-q", optarg, 0, 1e6, &x)) return EXIT_INPUT;
+            p.lambda_q = (float)x;
+            break;
+        case O_INIT_SD:
+            if (cli_parse_double("train", "--init-sd", optarg, 0, 1e3, &x)) return EXIT_INPUT;
+            p.init_sd = (float)x;
+            break;
+        case 't':
+            if (cli_parse_u32("train", "--threads", optarg, 1, 1024, &u32)) return EXIT_INPUT;
+            p.threads = (int)u32;
+            break;
+        case 's':
+            if (cli_parse_u64("train", "--seed", optarg, &p.seed)) return EXIT_INPUT;
+            break;
+        case O_VALIDATE: valid_path = optarg; break;
+        case O_HOLDOUT:
+            if (cli_parse_double("train", "--holdout", optarg, 0, 0.99, &holdout))
+                return EXIT_INPUT;
+            break;
+        case O_TOL:
+            if (cli_parse_double("train", "--tol", optarg, 0, 0.999, &p.tol)) return EXIT_INPUT;
+            break;
+        case O_PATIENCE:
+            if (cli_parse_u32("train", "--patience", optarg, 0, 1000000, &p.patience))
+                return EXIT_INPUT;
+            break;
+        case O_FORMAT:
+            if (cli_parse_format("train", optarg, &fmt)) return EXIT_INPUT;
+            break;
+        case O_LOG: ctx.log_path = optarg; break;
+        case 'q': ctx.quiet = 1; break;
+        case 'h':
+            printf(help, p.k, p.epochs, (double)p.lr, (double)p.lr_decay, (double)p.lambda_p, (double)p.init_sd,
+                   (unsigned long long)p.seed, p.tol, p.patience);
+            return EXIT_OK;
+        case ':': return cli_usage_error("train", "%s needs a value", argv[optind - 1]);
+        default: return cli_usage_error("train", "unknown option '%s'", argv[optind - 1]);
+        }
+    }
+    if (optind + 1 != argc)
+        return cli_usage_error("train", "expected one TRAIN_FILE, found %d", argc - optind);
+    if (!out_path)
+        return cli_usage_error("train", "-o MODEL is required");
+    if (valid_path && holdout > 0)
+        return cli_usage_error("train", "--validate and --holdout exclude each other");
+    const char *train_path = argv[optind];
+
+    hogmf_ratings all = {0}, train = {0}, valid = {0};
+    hogmf_model *model = NULL;
+    hogmf_error err = {0};
+    int rc = read_set(train_path, fmt, &all, ctx.quiet);
+    if (rc != EXIT_OK)
+        goto done;
+    if (holdout > 0) {
+        if (hogmf_ratings_split(&all, holdout, p.seed, &train, &valid, &err) != HOGMF_OK) {
+            rc = cli_report(&err, 0);
+            goto done;
+        }
+        hogmf_ratings_free(&all);
+        if (!ctx.quiet)
+            fprintf(stderr, "hogmf: holding out %zu of %zu ratings for validation\n", valid.nnz,
+                    valid.nnz + train.nnz);
+    } else {
+        train = all;
+        memset(&all, 0, sizeof all);
+        if (valid_path && (rc = read_set(valid_path, fmt, &valid, ctx.quiet)) != EXIT_OK)
+            goto done;
+    }
+    if (valid.nnz == 0 && p.patience > 0 && !ctx.quiet && (holdout > 0 || valid_path))
+        fprintf(stderr, "hogmf: warning: the validation set is empty; no early stopping\n");
+    p.log = on_log;
+    p.on_epoch = on_epoch;
+    p.ctx = &ctx;
+    if (!ctx.quiet)
+        fprintf(stderr, "hogmf: training k=%u epochs=%u lr=%g reg=%g/%g/%g threads=%d seed=%llu\n",
+                p.k, p.epochs, (double)p.lr, (double)p.lambda_b, (double)p.lambda_p,
+                (double)p.lambda_q, p.threads, (unsigned long long)p.seed);
+    hogmf_status st = hogmf_train(&train, valid.nnz ? &valid : NULL, &p, &model, &err);
+    if (st != HOGMF_OK) {
+        rc = cli_report(&err, 0);
+        goto done;
+    }
+    if (!ctx.quiet) {
+        if (valid.nnz)
+            fprintf(stderr, "hogmf: best epoch %u of %u: train_rmse %.5f valid_rmse %.5f\n",
+                    model->best_epoch, model->epochs_run, model->train_rmse, model->valid_rmse);
+        else
+            fprintf(stderr, "hogmf: %u epochs: train_rmse %.5f\n", model->epochs_run,
+                    model->train_rmse);
+    }
+    if (hogmf_model_save(model, out_path, &err) != HOGMF_OK) {
+        rc = cli_report(&err, 1);
+        goto done;
+    }
+    if (!ctx.quiet)
+        fprintf(stderr, "hogmf: wrote %s\n", out_path);
+done:
+    hogmf_model_free(&model);
+    hogmf_ratings_free(&all);
+    hogmf_ratings_free(&train);
+    hogmf_ratings_free(&valid);
+    free(ctx.log_buf);
+    return rc;
+}

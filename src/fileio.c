@@ -1,0 +1,243 @@
+/*
+ * fileio.c - atomic output files (temporary name in the same folder, fsync, rename, fsync of
+ * the folder), aligned allocation and fast number formatting for the text writers.
+ * Reading is elsewhere (ratings.c, model_io.c).
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+void *hogmf__aligned_calloc(size_t count, size_t size)
+{
+    if (size && count > SIZE_MAX / size)
+        return NULL;
+    size_t bytes = count * size;
+    bytes = (bytes + 63) & ~(size_t)63;
+    if (bytes == 0)
+        bytes = 64;
+    void *p = NULL;
+    if (posix_memalign(&p, 64, bytes) != 0)
+        return NULL;
+    memset(p, 0, bytes);
+    return p;
+}
+
+#define OUT_BUFSIZE (1u << 20)
+
+hogmf_status hogmf__out_open(hogmf_outfile *f, const char *path, hogmf_error *err)
+{
+    memset(f, 0, sizeof *f);
+    f->fd = -1;
+    size_t plen = strlen(path);
+    f->path = strdup(path);
+    f->tmp = malloc(plen + 16);
+    f->buf = malloc(OUT_BUFSIZE);
+    if (!f->path || !f->tmp || !f->buf) {
+        hogmf__out_abort(f);
+        return hogmf__fail(err, HOGMF_ERR_NOMEM, 0, "%s: out of memory", path);
+    }
+    f->cap = OUT_BUFSIZE;
+    /* A device or pipe (/dev/stdout, /dev/full, a FIFO) is written in place: renaming over
+     * it would replace the device node. */
+    struct stat sb;
+    if (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode)) {
+        if (S_ISDIR(sb.st_mode)) {
+            hogmf__out_abort(f);
+            return hogmf__fail(err, HOGMF_ERR_IO, 0, "%s: is a directory", path);
+        }
+        free(f->tmp);
+        f->tmp = NULL;
+        f->fd = open(path, O_WRONLY);
+        if (f->fd < 0) {
+            int e = errno;
+            hogmf__out_abort(f);
+            return hogmf__fail(err, HOGMF_ERR_IO, 0, "%s: cannot open: %s", path, strerror(e));
+        }
+        return HOGMF_OK;
+    }
+    snprintf(f->tmp, plen + 16, "%s.tmp.XXXXXX", path);
+    f->fd = mkstemp(f->tmp);
+    if (f->fd < 0) {
+        int e = errno;
+        free(f->tmp);
+        f->tmp = NULL;
+        hogmf__out_abort(f);
+        return hogmf__fail(err, HOGMF_ERR_IO, 0, "%s: cannot create a temporary file: %s", path,
+                           strerror(e));
+    }
+    /* mkstemp creates 0600; give the usual permissions subject to the umask. */
+    mode_t um = umask(0);
+    umask(um);
+    fchmod(f->fd, 0666 & ~um);
+    return HOGMF_OK;
+}
+
+static void out_flush(hogmf_outfile *f)
+{
+    size_t off = 0;
+    while (off < f->len && !f->failed) {
+        ssize_t w = write(f->fd, f->buf + off, f->len - off);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            f->failed = errno;
+        } else {
+            off += (size_t)w;
+        }
+    }
+    f->len = 0;
+}
+
+char *hogmf__out_reserve(hogmf_outfile *f, size_t need)
+{
+    if (f->cap - f->len < need)
+        out_flush(f);
+    return f->buf + f->len; /* need is always far below OUT_BUFSIZE */
+}
+
+void hogmf__out_write(hogmf_outfile *f, const void *data, size_t len)
+{
+    const char *p = data;
+    while (len > 0) {
+        if (f->len == f->cap)
+            out_flush(f);
+        size_t n = f->cap - f->len < len ? f->cap - f->len : len;
+        memcpy(f->buf + f->len, p, n);
+        f->len += n;
+        p += n;
+        len -= n;
+    }
+}
+
+static void fsync_dir_of(const char *path)
+{
+    char *dir = strdup(path);
+    if (!dir)
+        return;
+    char *slash = strrchr(dir, '/');
+    if (slash == dir)
+        dir[1] = '\0';
+    else if (slash)
+        *slash = '\0';
+    else
+        strcpy(dir, ".");
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY);
+    if (dfd >= 0) {
+        fsync(dfd);
+        close(dfd);
+    }
+    free(dir);
+}
+
+hogmf_status hogmf__out_commit(hogmf_outfile *f, hogmf_error *err)
+{
+    out_flush(f);
+    if (f->tmp && !f->failed && fsync(f->fd) != 0)
+        f->failed = errno;
+    if (close(f->fd) != 0 && !f->failed)
+        f->failed = errno;
+    f->fd = -1;
+    if (!f->tmp) { /* written in place */
+        hogmf_status st = f->failed ? hogmf__fail(err, HOGMF_ERR_IO, 0, "%s: write failed: %s",
+                                                  f->path, strerror(f->failed))
+                                    : HOGMF_OK;
+        hogmf__out_abort(f);
+        return st;
+    }
+    if (!f->failed && rename(f->tmp, f->path) != 0)
+        f->failed = errno;
+    if (f->failed) {
+        hogmf_status st = hogmf__fail(err, HOGMF_ERR_IO, 0, "%s: write failed: %s", f->path,
+                                      strerror(f->failed));
+        hogmf__out_abort(f);
+        return st;
+    }
+    fsync_dir_of(f->path);
+    free(f->tmp);
+    f->tmp = NULL;
+    hogmf__out_abort(f);
+    return HOGMF_OK;
+}
+
+void hogmf__out_abort(hogmf_outfile *f)
+{
+    if (f->fd >= 0)
+        close(f->fd);
+    if (f->tmp)
+        unlink(f->tmp);
+    free(f->tmp);
+    free(f->path);
+    free(f->buf);
+    memset(f, 0, sizeof *f);
+    f->fd = -1;
+}
+
+hogmf_status hogmf_write_file_atomic(const char *path, const void *data, size_t len,
+                                     hogmf_error *err)
+{
+    hogmf_outfile f;
+    hogmf_status st = hogmf__out_open(&f, path, err);
+    if (st != HOGMF_OK)
+        return st;
+    /* Bypass the buffer for large blobs. */
+    size_t off = 0;
+    const char *p = data;
+    while (off < len && !f.failed) {
+        ssize_t w = write(f.fd, p + off, len - off);
+        if (w < 0) {
+            if (errno != EINTR)
+                f.failed = errno;
+        } else {
+            off += (size_t)w;
+        }
+    }
+    return hogmf__out_commit(&f, err);
+}
+
+size_t hogmf__fmt_u32(char *p, uint32_t v)
+{
+    char tmp[10];
+    size_t n = 0;
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    for (size_t j = 0; j < n; j++)
+        p[j] = tmp[n - 1 - j];
+    return n;
+}
+
+size_t hogmf__fmt_float(char *p, float v)
+{
+    /* Fast path for the common half-star and integer ratings. */
+    float twice = v * 2.0f;
+    if (twice == (float)(int32_t)twice && fabsf(v) < 1e6f) {
+        int32_t t = (int32_t)twice;
+        size_t n = 0;
+        if (t < 0) {
+            p[n++] = '-';
+            t = -t;
+        }
+        n += hogmf__fmt_u32(p + n, (uint32_t)(t / 2));
+        if (t & 1) {
+            p[n++] = '.';
+            p[n++] = '5';
+        }
+        return n;
+    }
+    for (int prec = 6; prec <= 9; prec++) {
+        char tmp[32];
+        int n = snprintf(tmp, sizeof tmp, "%.*g", prec, (double)v);
+        if (strtof(tmp, NULL) == v || prec == 9) {
+            memcpy(p, tmp, (size_t)n);
+            return (size_t)n;
+        }
+    }
+    return 0;
+}

@@ -1,0 +1,171 @@
+/*
+ * internal.h - private declarations shared by the library's stages: error helpers, the
+ * seeded RNG, the id hash map, aligned allocation and the atomic output file.
+ * Nothing here is part of the public API; the CLI uses it only through hogmf.h.
+ */
+#ifndef HOGMF_INTERNAL_H
+#define HOGMF_INTERNAL_H
+
+#include "hogmf.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+
+/* ---------------------------------------------------------------- errors (error.c) */
+
+/* Fills err (may be NULL) with status, line and a printf-style message; returns status. */
+hogmf_status hogmf__fail(hogmf_error *err, hogmf_status status, uint64_t line, const char *fmt,
+                         ...) __attribute__((format(printf, 4, 5)));
+/* Sends a printf-style message to params->log when set. */
+void hogmf__log(const hogmf_params *params, int level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* ---------------------------------------------------------------- RNG (splitmix64, xoshiro) */
+
+typedef struct hogmf_rng {
+    uint64_t s[4];
+} hogmf_rng;
+
+static inline uint64_t hogmf__splitmix64(uint64_t *x)
+{
+    uint64_t z = (*x += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+/* Seeds a xoshiro256** stream from a seed and a stream number (thread, epoch, user...). */
+static inline void hogmf__rng_seed(hogmf_rng *g, uint64_t seed, uint64_t stream)
+{
+    uint64_t x = seed ^ (stream * 0xD1B54A32D192ED03ull);
+    for (int j = 0; j < 4; j++)
+        g->s[j] = hogmf__splitmix64(&x);
+}
+
+static inline uint64_t hogmf__rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+
+static inline uint64_t hogmf__rng_next(hogmf_rng *g)
+{
+    uint64_t *s = g->s;
+    uint64_t result = hogmf__rotl(s[1] * 5, 7) * 9;
+    uint64_t t = s[1] << 17;
+    s[2] ^= s[0];
+    s[3] ^= s[1];
+    s[1] ^= s[2];
+    s[0] ^= s[3];
+    s[2] ^= t;
+    s[3] = hogmf__rotl(s[3], 45);
+    return result;
+}
+
+/* Uniform in [0, bound) without modulo bias worth noticing (Lemire's multiply-shift). */
+static inline uint64_t hogmf__rng_below(hogmf_rng *g, uint64_t bound)
+{
+    return (uint64_t)(((unsigned __int128)hogmf__rng_next(g) * bound) >> 64);
+}
+
+/* Uniform double in [0, 1). */
+static inline double hogmf__rng_uniform(hogmf_rng *g)
+{
+    return (double)(hogmf__rng_next(g) >> 11) * 0x1.0p-53;
+}
+
+/* Standard normal (Box-Muller; the second value is thrown away for simplicity). */
+static inline double hogmf__rng_normal(hogmf_rng *g)
+{
+    double u1 = hogmf__rng_uniform(g), u2 = hogmf__rng_uniform(g);
+    if (u1 < 1e-300)
+        u1 = 1e-300;
+    return sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
+}
+
+/* ---------------------------------------------------------------- id map (idmap.c) */
+
+/* Open-addressing hash map from original 32-bit id to dense index. */
+typedef struct hogmf_idmap {
+    uint32_t *keys; /* cap slots; a slot is empty when vals[slot] == HOGMF_UNKNOWN */
+    uint32_t *vals;
+    size_t cap;     /* a power of two */
+    size_t count;
+} hogmf_idmap;
+
+hogmf_idmap *hogmf__idmap_new(size_t expected);
+void hogmf__idmap_free(hogmf_idmap *map);
+/* Index of id, or HOGMF_UNKNOWN. */
+uint32_t hogmf__idmap_get(const hogmf_idmap *map, uint32_t id);
+/* Index of id, inserting it as `next` when absent (*inserted set). -1 when out of memory. */
+int hogmf__idmap_put(hogmf_idmap *map, uint32_t id, uint32_t next, uint32_t *index,
+                     int *inserted);
+/* Builds a map from dense index -> id arrays (ids must be distinct). NULL on failure. */
+hogmf_idmap *hogmf__idmap_from_ids(const uint32_t *ids, uint32_t count);
+
+/* ---------------------------------------------------------------- memory */
+
+/* 64-byte aligned, zeroed allocation of count*size bytes, overflow-checked; free with free(). */
+void *hogmf__aligned_calloc(size_t count, size_t size);
+/* Row stride in floats for k factors: k rounded up to a multiple of 16. */
+static inline uint32_t hogmf__stride(uint32_t k) { return (k + 15u) & ~15u; }
+
+/* ---------------------------------------------------------------- atomic output (fileio.c) */
+
+/* A buffered output file written to a temporary name and renamed into place on commit. */
+typedef struct hogmf_outfile {
+    char *path;    /* final name */
+    char *tmp;     /* temporary name in the same folder */
+    int fd;
+    char *buf;
+    size_t len, cap;
+    int failed;    /* errno of the first failed write, 0 if none */
+} hogmf_outfile;
+
+hogmf_status hogmf__out_open(hogmf_outfile *f, const char *path, hogmf_error *err);
+/* Appends bytes (buffered). Errors are remembered and reported by commit. */
+void hogmf__out_write(hogmf_outfile *f, const void *data, size_t len);
+/* Ensures `need` free bytes in the buffer and returns a pointer to them; advance with
+ * hogmf__out_advance after writing. */
+char *hogmf__out_reserve(hogmf_outfile *f, size_t need);
+static inline void hogmf__out_advance(hogmf_outfile *f, size_t n) { f->len += n; }
+/* Flushes, fsyncs, renames into place and fsyncs the folder. On any failure removes the
+ * temporary file, leaves an existing file at path untouched and returns HOGMF_ERR_IO. */
+hogmf_status hogmf__out_commit(hogmf_outfile *f, hogmf_error *err);
+/* Discards a file that will not be committed. */
+void hogmf__out_abort(hogmf_outfile *f);
+
+/* Writes the decimal form of v into p; returns the number of characters. */
+size_t hogmf__fmt_u32(char *p, uint32_t v);
+/* Shortest decimal form of a float that reads back to the same float (at most 16 chars). */
+size_t hogmf__fmt_float(char *p, float v);
+
+/* ---------------------------------------------------------------- the SGD kernel (sgd.c) */
+
+/* One SGD step on rating r for user row p (bias *bu) and item row q (bias *bi), k factors.
+ * Both rows are updated from their old values. Returns the error e = r - r_hat (unclipped). */
+float hogmf__sgd_update(float *restrict p, float *restrict q, float *restrict bu,
+                        float *restrict bi, float mu, float r, uint32_t k, float lr,
+                        float lambda_b, float lambda_p, float lambda_q);
+
+/* Unclipped prediction mu + bu + bi + p.q for k factors. */
+float hogmf__dot(const float *restrict p, const float *restrict q, uint32_t k);
+
+/* One Hogwild epoch over samples[0..nnz): the array is cut into `threads` contiguous chunks,
+ * each thread shuffles its chunk with its own RNG (seed, epoch, thread) and applies SGD. */
+void hogmf__hogwild_epoch(hogmf_model *model, hogmf_rating *samples, size_t nnz, int threads,
+                          uint64_t seed, uint32_t epoch, float lr);
+
+/* ---------------------------------------------------------------- evaluation (eval.c) */
+
+/* Sum of squared and absolute errors of clipped predictions over samples whose u and i are
+ * model indices (either may be HOGMF_UNKNOWN), in a fixed order for a given thread count.
+ * *nonfinite counts non-finite unclipped predictions. */
+void hogmf__eval_sums(const hogmf_model *model, const hogmf_rating *samples, size_t nnz,
+                      int threads, double *sse, double *sae, size_t *nonfinite);
+
+/* Copy of a set's ratings with u and i translated into the model's dense indices
+ * (HOGMF_UNKNOWN where absent). Returns NULL when out of memory. *unknown counts them. */
+hogmf_rating *hogmf__remap(const hogmf_model *model, const hogmf_ratings *set, size_t *unknown);
+
+/* Threads to use for a parameter value (0 = all available). */
+int hogmf__threads(int requested);
+
+#endif /* HOGMF_INTERNAL_H */

@@ -1,0 +1,770 @@
+/*
+ * ratings.c - reading ratings files: format detection, strict line parsing with
+ * FILE:LINE errors, id maps (original id -> dense index in order of first appearance) and
+ * "last one wins" removal of duplicate (user, item) pairs. Also splits and text output.
+ * Reads plain files and standard input in chunks; it does not decompress.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <float.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define CHUNK_SIZE (4u << 20)      /* bytes read at a time */
+#define MAX_LINE (1u << 20)        /* longest accepted line */
+#define MAX_FIELDS 5               /* one more than any format allows, to report extras */
+
+static const char *const format_names[] = {"auto", "tsv", "dat", "csv", "libmf"};
+
+int hogmf_format_parse(const char *name, hogmf_format *out)
+{
+    for (int f = 0; f < 5; f++) {
+        if (strcmp(name, format_names[f]) == 0) {
+            *out = (hogmf_format)f;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+const char *hogmf_format_name(hogmf_format format)
+{
+    return (unsigned)format < 5 ? format_names[format] : "unknown";
+}
+
+hogmf_read_options hogmf_read_options_default(void)
+{
+    hogmf_read_options o = {HOGMF_FORMAT_AUTO, 0, 0};
+    return o;
+}
+
+void hogmf_ratings_free(hogmf_ratings *r)
+{
+    if (!r)
+        return;
+    free(r->data);
+    free(r->user_ids);
+    free(r->item_ids);
+    memset(r, 0, sizeof *r);
+}
+
+/* ---------------------------------------------------------------- parser state */
+
+typedef struct parser {
+    const char *name;
+    hogmf_read_options opts;
+    hogmf_format format;
+    uint64_t line;         /* number of the line being parsed */
+    int seen_data;         /* a data (or header) line was seen */
+    hogmf_ratings *out;
+    size_t cap;            /* capacity of out->data */
+    uint32_t ucap, icap;   /* capacities of out->user_ids, out->item_ids */
+    hogmf_idmap *umap, *imap;
+    hogmf_error *err;
+} parser;
+
+/* Quotes a field for a message: at most 40 characters, non-printables as \xNN. */
+static const char *quote(const char *s, size_t len, char *buf, size_t cap)
+{
+    size_t o = 0;
+    for (size_t j = 0; j < len && o + 5 < cap; j++) {
+        unsigned char c = (unsigned char)s[j];
+        if (j == 40) {
+            memcpy(buf + o, "...", 3);
+            o += 3;
+            break;
+        }
+        if (c >= 32 && c < 127) {
+            buf[o++] = (char)c;
+        } else {
+            snprintf(buf + o, cap - o, "\\x%02x", c);
+            o += 4;
+        }
+    }
+    buf[o] = '\0';
+    return buf;
+}
+
+static hogmf_status bad_field(parser *ps, const char *what, const char *expected, const char *s,
+                              size_t len)
+{
+    char q[200];
+    return hogmf__fail(ps->err, HOGMF_ERR_PARSE, ps->line, "%s:%llu: %s: expected %s, found '%s'",
+                       ps->name, (unsigned long long)ps->line, what, expected,
+                       quote(s, len, q, sizeof q));
+}
+
+static int is_digit(char c) { return c >= '0' && c <= '9'; }
+
+/* Parses an id: decimal digits only, at most 4294967295. */
+static hogmf_status parse_id(parser *ps, const char *what, const char *s, size_t len,
+                             uint32_t *out)
+{
+    if (len == 0)
+        return bad_field(ps, what, "a non-negative integer id", s, len);
+    uint64_t v = 0;
+    size_t j = 0;
+    if (s[0] == '+')
+        j = 1;
+    if (j == len)
+        return bad_field(ps, what, "a non-negative integer id", s, len);
+    for (; j < len; j++) {
+        if (!is_digit(s[j])) {
+            if (s[0] == '-' && len > 1 && is_digit(s[1]))
+                return bad_field(ps, what, "a non-negative integer id, not a negative number",
+                                 s, len);
+            return bad_field(ps, what, "a non-negative integer id", s, len);
+        }
+        v = v * 10 + (uint64_t)(s[j] - '0');
+        if (v > UINT32_MAX)
+            return bad_field(ps, what, "an id of at most 4294967295", s, len);
+    }
+    *out = (uint32_t)v;
+    return HOGMF_OK;
+}
+
+static const double pow10_table[] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9,
+                                     1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
+
+/* Parses a finite real number into *out. The fast path handles [-]digits[.digits] exactly
+ * (an exact integer divided by an exact power of ten, one rounding); the rest goes through
+ * strtod with its end pointer and errno checked. */
+static hogmf_status parse_real(parser *ps, const char *what, const char *s, size_t len,
+                               double *out)
+{
+    size_t j = 0;
+    int neg = 0;
+    if (len > 0 && (s[0] == '-' || s[0] == '+')) {
+        neg = s[0] == '-';
+        j = 1;
+    }
+    uint64_t mant = 0;
+    int digits = 0, frac = 0, dot = 0;
+    for (; j < len && digits <= 15; j++) {
+        if (is_digit(s[j])) {
+            mant = mant * 10 + (uint64_t)(s[j] - '0');
+            digits++;
+            frac += dot;
+        } else if (s[j] == '.' && !dot) {
+            dot = 1;
+        } else {
+            break;
+        }
+    }
+    if (j == len && digits > 0 && digits <= 15) {
+        double v = (double)mant / pow10_table[frac];
+        *out = neg ? -v : v;
+        return HOGMF_OK;
+    }
+    char buf[64];
+    if (len == 0 || len >= sizeof buf)
+        return bad_field(ps, what, "a finite real number", s, len);
+    memcpy(buf, s, len);
+    buf[len] = '\0';
+    char *end;
+    errno = 0;
+    double v = strtod(buf, &end);
+    if (end != buf + len || end == buf)
+        return bad_field(ps, what, "a finite real number", s, len);
+    if (isnan(v) || isinf(v))
+        return bad_field(ps, what, "a finite real number, not NaN or infinity", s, len);
+    if (errno == ERANGE)
+        return bad_field(ps, what, "a number within the range of a double", s, len);
+    *out = v;
+    return HOGMF_OK;
+}
+
+static int grow_ids(uint32_t **ids, uint32_t *cap)
+{
+    uint32_t ncap = *cap ? (*cap > UINT32_MAX / 2 ? UINT32_MAX : *cap * 2) : 1024;
+    uint32_t *p = realloc(*ids, (size_t)ncap * sizeof *p);
+    if (!p)
+        return -1;
+    *ids = p;
+    *cap = ncap;
+    return 0;
+}
+
+static hogmf_status nomem(parser *ps)
+{
+    return hogmf__fail(ps->err, HOGMF_ERR_NOMEM, 0, "%s:%llu: out of memory", ps->name,
+                       (unsigned long long)ps->line);
+}
+
+/* Dense index of an id, adding it to the map and the id array when new. */
+static hogmf_status intern(parser *ps, hogmf_idmap *map, uint32_t **ids, uint32_t *count,
+                           uint32_t *cap, uint32_t id, uint32_t *index)
+{
+    int inserted;
+    if (*count == UINT32_MAX - 1)
+        return hogmf__fail(ps->err, HOGMF_ERR_INVALID, ps->line,
+                           "%s:%llu: more than 4294967294 distinct ids", ps->name,
+                           (unsigned long long)ps->line);
+    if (hogmf__idmap_put(map, id, *count, index, &inserted) != 0)
+        return nomem(ps);
+    if (inserted) {
+        if (*count == *cap && grow_ids(ids, cap) != 0)
+            return nomem(ps);
+        (*ids)[(*count)++] = id;
+    }
+    return HOGMF_OK;
+}
+
+static void detect_format(parser *ps, const char *s, size_t len)
+{
+    if (ps->format != HOGMF_FORMAT_AUTO)
+        return;
+    if (memmem(s, len, "::", 2))
+        ps->format = HOGMF_FORMAT_DAT;
+    else if (memchr(s, ',', len))
+        ps->format = HOGMF_FORMAT_CSV;
+    else if (memchr(s, '\t', len))
+        ps->format = HOGMF_FORMAT_TSV;
+    else
+        ps->format = HOGMF_FORMAT_LIBMF;
+}
+
+static int is_blank(char c) { return c == ' ' || c == '\t'; }
+
+/* Splits a line into fields by the format's separator; returns the number of fields (up to
+ * MAX_FIELDS; more are counted but not stored). Blanks around CSV and DAT fields are trimmed. */
+static int split_fields(hogmf_format fmt, const char *s, size_t len, const char **f, size_t *fl)
+{
+    int nf = 0;
+    size_t j = 0;
+    if (fmt == HOGMF_FORMAT_TSV || fmt == HOGMF_FORMAT_LIBMF) {
+        for (;;) {
+            while (j < len && is_blank(s[j]))
+                j++;
+            if (j == len)
+                return nf;
+            size_t b = j;
+            while (j < len && !is_blank(s[j]))
+                j++;
+            if (nf < MAX_FIELDS) {
+                f[nf] = s + b;
+                fl[nf] = j - b;
+            }
+            nf++;
+        }
+    }
+    size_t seplen = fmt == HOGMF_FORMAT_DAT ? 2 : 1;
+    for (;;) {
+        size_t b = j;
+        const char *sep = fmt == HOGMF_FORMAT_DAT ? memmem(s + j, len - j, "::", 2)
+                                                  : memchr(s + j, ',', len - j);
+        size_t e = sep ? (size_t)(sep - s) : len;
+        size_t fb = b, fe = e;
+        while (fb < fe && is_blank(s[fb]))
+            fb++;
+        while (fe > fb && is_blank(s[fe - 1]))
+            fe--;
+        if (nf < MAX_FIELDS) {
+            f[nf] = s + fb;
+            fl[nf] = fe - fb;
+        }
+        nf++;
+        if (!sep)
+            return nf;
+        j = e + seplen;
+    }
+}
+
+/* A CSV header: the first data line whose first field does not start like a number. */
+static int looks_like_header(const char *f, size_t len)
+{
+    if (len == 0)
+        return 1;
+    char c = f[0];
+    return !(is_digit(c) || c == '-' || c == '+' || c == '.');
+}
+
+static hogmf_status parse_line(parser *ps, const char *s, size_t len)
+{
+    if (ps->line == 1 && len >= 3 && memcmp(s, "\xEF\xBB\xBF", 3) == 0) {
+        s += 3;
+        len -= 3;
+    }
+    if (len > 0 && s[len - 1] == '\r')
+        len--;
+    size_t b = 0;
+    while (b < len && (is_blank(s[b]) || s[b] == '\r'))
+        b++;
+    if (b == len)
+        return HOGMF_OK; /* blank line */
+    if (memchr(s, '\0', len))
+        return hogmf__fail(ps->err, HOGMF_ERR_PARSE, ps->line,
+                           "%s:%llu: expected text, found a NUL byte (binary file?)", ps->name,
+                           (unsigned long long)ps->line);
+    detect_format(ps, s, len);
+
+    const char *f[MAX_FIELDS];
+    size_t fl[MAX_FIELDS];
+    int nf = split_fields(ps->format, s, len, f, fl);
+    int first = !ps->seen_data;
+    ps->seen_data = 1;
+    if (first && ps->format == HOGMF_FORMAT_CSV && looks_like_header(f[0], fl[0]))
+        return HOGMF_OK;
+
+    int min_fields = ps->opts.allow_no_rating ? 2 : 3;
+    if (nf < min_fields || nf > 4) {
+        char q[200];
+        return hogmf__fail(
+            ps->err, HOGMF_ERR_PARSE, ps->line,
+            "%s:%llu: expected %s fields (user, item, %srating[, timestamp]) separated as %s, "
+            "found %d field%s in '%s'",
+            ps->name, (unsigned long long)ps->line, min_fields == 2 ? "2 to 4" : "3 or 4",
+            min_fields == 2 ? "[" : "", hogmf_format_name(ps->format), nf, nf == 1 ? "" : "s",
+            quote(s, len, q, sizeof q));
+    }
+    uint32_t uid, iid;
+    double r = NAN;
+    hogmf_status st;
+    if ((st = parse_id(ps, "user id", f[0], fl[0], &uid)) != HOGMF_OK)
+        return st;
+    if ((st = parse_id(ps, "item id", f[1], fl[1], &iid)) != HOGMF_OK)
+        return st;
+    if (nf >= 3) {
+        if ((st = parse_real(ps, "rating", f[2], fl[2], &r)) != HOGMF_OK)
+            return st;
+        if (fabs(r) > FLT_MAX)
+            return bad_field(ps, "rating", "a rating within the range of a float", f[2], fl[2]);
+    }
+    if (nf == 4) {
+        double ts;
+        if ((st = parse_real(ps, "timestamp", f[3], fl[3], &ts)) != HOGMF_OK)
+            return st;
+    }
+
+    hogmf_ratings *out = ps->out;
+    if (out->nnz == ps->cap) {
+        size_t ncap = ps->cap ? ps->cap * 2 : 4096;
+        hogmf_rating *p = realloc(out->data, ncap * sizeof *p);
+        if (!p)
+            return nomem(ps);
+        out->data = p;
+        ps->cap = ncap;
+    }
+    hogmf_rating *x = &out->data[out->nnz];
+    if ((st = intern(ps, ps->umap, &out->user_ids, &out->m, &ps->ucap, uid, &x->u)) != HOGMF_OK)
+        return st;
+    if ((st = intern(ps, ps->imap, &out->item_ids, &out->n, &ps->icap, iid, &x->i)) != HOGMF_OK)
+        return st;
+    x->r = (float)r;
+    out->nnz++;
+    return HOGMF_OK;
+}
+
+/* Parses the complete lines in buf[0..len); with final set, a last line without a newline
+ * too. Returns the status and the number of bytes consumed in *used. */
+static hogmf_status parse_block(parser *ps, const char *buf, size_t len, int final, size_t *used)
+{
+    size_t pos = 0;
+    while (pos < len) {
+        const char *nl = memchr(buf + pos, '\n', len - pos);
+        if (!nl && !final)
+            break;
+        size_t end = nl ? (size_t)(nl - buf) : len;
+        ps->line++;
+        hogmf_status st = parse_line(ps, buf + pos, end - pos);
+        if (st != HOGMF_OK)
+            return st;
+        pos = nl ? end + 1 : len;
+    }
+    *used = pos;
+    return HOGMF_OK;
+}
+
+/* ---------------------------------------------------------------- duplicates */
+
+/* Removes all but the last occurrence of each (u, i) pair, keeping file order. O(nnz):
+ * a stable counting sort by user gives each user's ratings in file order; a per-item stamp
+ * then finds repeats within a user. */
+static hogmf_status remove_duplicates(hogmf_ratings *r, hogmf_error *err, const char *name)
+{
+    size_t nnz = r->nnz;
+    size_t *start = calloc((size_t)r->m + 1, sizeof *start);
+    uint32_t *order = malloc(nnz * sizeof *order);
+    uint32_t *stamp = malloc((size_t)r->n * sizeof *stamp);
+    uint32_t *last = malloc((size_t)r->n * sizeof *last);
+    if (!start || !order || !stamp || !last) {
+        free(start);
+        free(order);
+        free(stamp);
+        free(last);
+        return hogmf__fail(err, HOGMF_ERR_NOMEM, 0, "%s: out of memory", name);
+    }
+    for (size_t j = 0; j < nnz; j++)
+        start[r->data[j].u + 1]++;
+    for (uint32_t u = 0; u < r->m; u++)
+        start[u + 1] += start[u];
+    for (size_t j = 0; j < nnz; j++)
+        order[start[r->data[j].u]++] = (uint32_t)j;
+    /* start[u] is now the end of row u; row u begins at start[u-1] (0 for u = 0). */
+    memset(stamp, 0xff, (size_t)r->n * sizeof *stamp);
+    size_t dups = 0, b = 0;
+    for (uint32_t u = 0; u < r->m; u++) {
+        size_t e = start[u];
+        for (size_t t = b; t < e; t++) {
+            uint32_t j = order[t], i = r->data[j].i;
+            if (stamp[i] == u) {
+                r->data[last[i]].u = HOGMF_UNKNOWN; /* an earlier line loses */
+                dups++;
+            }
+            stamp[i] = u;
+            last[i] = j;
+        }
+        b = e;
+    }
+    free(start);
+    free(order);
+    free(stamp);
+    free(last);
+    if (dups) {
+        size_t w = 0;
+        for (size_t j = 0; j < nnz; j++)
+            if (r->data[j].u != HOGMF_UNKNOWN)
+                r->data[w++] = r->data[j];
+        r->nnz = w;
+    }
+    r->duplicates = dups;
+    return HOGMF_OK;
+}
+
+/* ---------------------------------------------------------------- entry points */
+
+static hogmf_status parser_init(parser *ps, const char *name, const hogmf_read_options *opts,
+                                hogmf_ratings *out, hogmf_error *err)
+{
+    memset(ps, 0, sizeof *ps);
+    memset(out, 0, sizeof *out);
+    ps->name = name;
+    ps->opts = opts ? *opts : hogmf_read_options_default();
+    ps->format = ps->opts.format;
+    if ((unsigned)ps->format > HOGMF_FORMAT_LIBMF)
+        return hogmf__fail(err, HOGMF_ERR_INVALID, 0, "%s: unknown format %d", name,
+                           (int)ps->format);
+    ps->out = out;
+    ps->err = err;
+    ps->umap = hogmf__idmap_new(1024);
+    ps->imap = hogmf__idmap_new(1024);
+    if (!ps->umap || !ps->imap)
+        return hogmf__fail(err, HOGMF_ERR_NOMEM, 0, "%s: out of memory", name);
+    return HOGMF_OK;
+}
+
+static hogmf_status parser_finish(parser *ps, hogmf_status st)
+{
+    hogmf_ratings *out = ps->out;
+    hogmf__idmap_free(ps->umap);
+    hogmf__idmap_free(ps->imap);
+    if (st == HOGMF_OK && out->nnz == 0)
+        st = hogmf__fail(ps->err, HOGMF_ERR_EMPTY, 0,
+                         "%s: expected at least one rating, found %s", ps->name,
+                         ps->seen_data ? "only a header line" : "an empty file");
+    if (st == HOGMF_OK && out->nnz > UINT32_MAX)
+        st = hogmf__fail(ps->err, HOGMF_ERR_INVALID, 0,
+                         "%s: more than 4294967295 ratings in one file are not supported",
+                         ps->name);
+    if (st == HOGMF_OK && !ps->opts.keep_duplicates)
+        st = remove_duplicates(out, ps->err, ps->name);
+    if (st != HOGMF_OK) {
+        hogmf_ratings_free(out);
+        return st;
+    }
+    out->format = ps->format == HOGMF_FORMAT_AUTO ? HOGMF_FORMAT_LIBMF : ps->format;
+    out->rmin = out->rmax = out->data[0].r;
+    for (size_t j = 1; j < out->nnz; j++) {
+        float v = out->data[j].r;
+        if (v < out->rmin)
+            out->rmin = v;
+        if (v > out->rmax)
+            out->rmax = v;
+    }
+    /* Give back the slack of the doubling growth. */
+    hogmf_rating *p = realloc(out->data, out->nnz * sizeof *p);
+    if (p)
+        out->data = p;
+    return HOGMF_OK;
+}
+
+hogmf_status hogmf_ratings_parse(const char *buf, size_t len, const char *name,
+                                 const hogmf_read_options *opts, hogmf_ratings *out,
+                                 hogmf_error *err)
+{
+    parser ps;
+    hogmf_status st = parser_init(&ps, name, opts, out, err);
+    size_t used;
+    if (st == HOGMF_OK)
+        st = parse_block(&ps, buf, len, 1, &used);
+    st = parser_finish(&ps, st);
+    if (st == HOGMF_OK)
+        out->bytes = len;
+    return st;
+}
+
+hogmf_status hogmf_ratings_read(const char *path, const hogmf_read_options *opts,
+                                hogmf_ratings *out, hogmf_error *err)
+{
+    int is_stdin = strcmp(path, "-") == 0;
+    const char *name = is_stdin ? "<stdin>" : path;
+    memset(out, 0, sizeof *out);
+    int fd = is_stdin ? 0 : open(path, O_RDONLY);
+    if (fd < 0)
+        return hogmf__fail(err, HOGMF_ERR_IO, 0, "%s: cannot open: %s", path, strerror(errno));
+    struct stat sb;
+    if (fstat(fd, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+        if (!is_stdin)
+            close(fd);
+        return hogmf__fail(err, HOGMF_ERR_IO, 0, "%s: expected a ratings file, found a directory",
+                           path);
+    }
+    char *buf = malloc(CHUNK_SIZE + MAX_LINE);
+    if (!buf) {
+        if (!is_stdin)
+            close(fd);
+        return hogmf__fail(err, HOGMF_ERR_NOMEM, 0, "%s: out of memory", path);
+    }
+    parser ps;
+    hogmf_status st = parser_init(&ps, name, opts, out, err);
+    size_t have = 0;
+    uint64_t total = 0;
+    int eof = 0;
+    while (st == HOGMF_OK && !eof) {
+        ssize_t got = read(fd, buf + have, CHUNK_SIZE + MAX_LINE - have);
+        if (got < 0) {
+            if (errno == EINTR)
+                continue;
+            st = hogmf__fail(err, HOGMF_ERR_IO, 0, "%s: read failed after %llu bytes: %s", name,
+                             (unsigned long long)total, strerror(errno));
+            break;
+        }
+        eof = got == 0;
+        have += (size_t)got;
+        total += (uint64_t)got;
+        size_t used = 0;
+        st = parse_block(&ps, buf, have, eof, &used);
+        if (st != HOGMF_OK)
+            break;
+        memmove(buf, buf + used, have - used);
+        have -= used;
+        if (have == CHUNK_SIZE + MAX_LINE || (have >= MAX_LINE && !eof)) {
+            st = hogmf__fail(err, HOGMF_ERR_PARSE, ps.line + 1,
+                             "%s:%llu: expected a line of at most %u bytes, found a longer one",
+                             name, (unsigned long long)ps.line + 1, MAX_LINE);
+        }
+    }
+    free(buf);
+    if (!is_stdin)
+        close(fd);
+    st = parser_finish(&ps, st);
+    if (st == HOGMF_OK)
+        out->bytes = total;
+    return st;
+}
+
+/* ---------------------------------------------------------------- building and splitting */
+
+static hogmf_status alloc_like(hogmf_ratings *dst, const hogmf_ratings *src, size_t nnz,
+                               hogmf_error *err)
+{
+    memset(dst, 0, sizeof *dst);
+    dst->data = malloc((nnz ? nnz : 1) * sizeof *dst->data);
+    dst->user_ids = malloc(((size_t)src->m ? src->m : 1) * sizeof *dst->user_ids);
+    dst->item_ids = malloc(((size_t)src->n ? src->n : 1) * sizeof *dst->item_ids);
+    if (!dst->data || !dst->user_ids || !dst->item_ids) {
+        hogmf_ratings_free(dst);
+        return hogmf__fail(err, HOGMF_ERR_NOMEM, 0, "out of memory");
+    }
+    memcpy(dst->user_ids, src->user_ids, (size_t)src->m * sizeof *dst->user_ids);
+    memcpy(dst->item_ids, src->item_ids, (size_t)src->n * sizeof *dst->item_ids);
+    dst->m = src->m;
+    dst->n = src->n;
+    dst->format = src->format;
+    return HOGMF_OK;
+}
+
+static void set_range(hogmf_ratings *r)
+{
+    r->rmin = r->rmax = 0;
+    for (size_t j = 0; j < r->nnz; j++) {
+        float v = r->data[j].r;
+        if (j == 0 || v < r->rmin)
+            r->rmin = v;
+        if (j == 0 || v > r->rmax)
+            r->rmax = v;
+    }
+}
+
+hogmf_status hogmf_ratings_from_dense(const float *x, const unsigned char *mask, uint32_t m,
+                                      uint32_t n, hogmf_ratings *out, hogmf_error *err)
+{
+    memset(out, 0, sizeof *out);
+    if (m == 0 || n == 0)
+        return hogmf__fail(err, HOGMF_ERR_INVALID, 0, "dense matrix: expected m, n >= 1");
+    size_t cells = (size_t)m * n, nnz = 0;
+    for (size_t c = 0; c < cells; c++) {
+        int observed = mask ? mask[c] != 0 : !isnan(x[c]);
+        if (!observed)
+            continue;
+        if (!isfinite(x[c]))
+            return hogmf__fail(err, HOGMF_ERR_INVALID, 0,
+                               "dense matrix: cell (%zu, %zu) is observed but not finite",
+                               c / n, c % n);
+        nnz++;
+    }
+    if (nnz == 0)
+        return hogmf__fail(err, HOGMF_ERR_EMPTY, 0, "dense matrix: no observed cell");
+    hogmf_ratings shape = {.m = m, .n = n, .format = HOGMF_FORMAT_CSV};
+    out->data = malloc(nnz * sizeof *out->data);
+    out->user_ids = malloc((size_t)m * sizeof *out->user_ids);
+    out->item_ids = malloc((size_t)n * sizeof *out->item_ids);
+    if (!out->data || !out->user_ids || !out->item_ids) {
+        hogmf_ratings_free(out);
+        return hogmf__fail(err, HOGMF_ERR_NOMEM, 0, "dense matrix: out of memory");
+    }
+    for (uint32_t u = 0; u < m; u++)
+        out->user_ids[u] = u;
+    for (uint32_t i = 0; i < n; i++)
+        out->item_ids[i] = i;
+    out->m = shape.m;
+    out->n = shape.n;
+    out->format = shape.format;
+    for (size_t c = 0; c < cells; c++) {
+        int observed = mask ? mask[c] != 0 : !isnan(x[c]);
+        if (observed)
+            out->data[out->nnz++] = (hogmf_rating){(uint32_t)(c / n), (uint32_t)(c % n), x[c]};
+    }
+    set_range(out);
+    return HOGMF_OK;
+}
+
+/* Renumbers users and items densely in order of first appearance, dropping ids with no
+ * rating left (after a split). */
+static hogmf_status compact_ids(hogmf_ratings *r, hogmf_error *err)
+{
+    uint32_t *unew = malloc(((size_t)r->m + 1) * sizeof *unew);
+    uint32_t *inew = malloc(((size_t)r->n + 1) * sizeof *inew);
+    uint32_t *uids = malloc(((size_t)r->m + 1) * sizeof *uids);
+    uint32_t *iids = malloc(((size_t)r->n + 1) * sizeof *iids);
+    if (!unew || !inew || !uids || !iids) {
+        free(unew);
+        free(inew);
+        free(uids);
+        free(iids);
+        return hogmf__fail(err, HOGMF_ERR_NOMEM, 0, "split: out of memory");
+    }
+    memset(unew, 0xff, ((size_t)r->m + 1) * sizeof *unew);
+    memset(inew, 0xff, ((size_t)r->n + 1) * sizeof *inew);
+    uint32_t m = 0, n = 0;
+    for (size_t j = 0; j < r->nnz; j++) {
+        hogmf_rating *x = &r->data[j];
+        if (unew[x->u] == HOGMF_UNKNOWN) {
+            unew[x->u] = m;
+            uids[m++] = r->user_ids[x->u];
+        }
+        if (inew[x->i] == HOGMF_UNKNOWN) {
+            inew[x->i] = n;
+            iids[n++] = r->item_ids[x->i];
+        }
+        x->u = unew[x->u];
+        x->i = inew[x->i];
+    }
+    free(unew);
+    free(inew);
+    free(r->user_ids);
+    free(r->item_ids);
+    r->user_ids = uids;
+    r->item_ids = iids;
+    r->m = m;
+    r->n = n;
+    return HOGMF_OK;
+}
+
+hogmf_status hogmf_ratings_split(const hogmf_ratings *src, double test_fraction, uint64_t seed,
+                                 hogmf_ratings *train, hogmf_ratings *test, hogmf_error *err)
+{
+    memset(train, 0, sizeof *train);
+    memset(test, 0, sizeof *test);
+    if (!(test_fraction >= 0.0 && test_fraction < 1.0))
+        return hogmf__fail(err, HOGMF_ERR_INVALID, 0,
+                           "test fraction: expected a number in [0, 1), found %g", test_fraction);
+    size_t nnz = src->nnz;
+    size_t ntest = (size_t)llround(test_fraction * (double)nnz);
+    /* Pick ntest positions by a partial Fisher-Yates shuffle of 0..nnz-1, then mark them. */
+    uint32_t *idx = malloc((nnz ? nnz : 1) * sizeof *idx);
+    unsigned char *in_test = calloc(nnz ? nnz : 1, 1);
+    hogmf_status st = HOGMF_OK;
+    if (!idx || !in_test) {
+        st = hogmf__fail(err, HOGMF_ERR_NOMEM, 0, "split: out of memory");
+        goto done;
+    }
+    for (size_t j = 0; j < nnz; j++)
+        idx[j] = (uint32_t)j;
+    hogmf_rng g;
+    hogmf__rng_seed(&g, seed, 0x53504C4954ull /* "SPLIT" */);
+    for (size_t j = 0; j < ntest; j++) {
+        size_t t = j + (size_t)hogmf__rng_below(&g, nnz - j);
+        uint32_t tmp = idx[j];
+        idx[j] = idx[t];
+        idx[t] = tmp;
+        in_test[idx[j]] = 1;
+    }
+    if ((st = alloc_like(train, src, nnz - ntest, err)) != HOGMF_OK)
+        goto done;
+    if ((st = alloc_like(test, src, ntest, err)) != HOGMF_OK) {
+        hogmf_ratings_free(train);
+        goto done;
+    }
+    for (size_t j = 0; j < nnz; j++) {
+        hogmf_ratings *dst = in_test[j] ? test : train;
+        dst->data[dst->nnz++] = src->data[j];
+    }
+    if ((st = compact_ids(train, err)) != HOGMF_OK || (st = compact_ids(test, err)) != HOGMF_OK) {
+        hogmf_ratings_free(train);
+        hogmf_ratings_free(test);
+        goto done;
+    }
+    set_range(train);
+    set_range(test);
+done:
+    free(idx);
+    free(in_test);
+    return st;
+}
+
+hogmf_status hogmf_ratings_write(const hogmf_ratings *r, const char *path, hogmf_format format,
+                                 hogmf_error *err)
+{
+    if (format == HOGMF_FORMAT_AUTO)
+        format = r->format == HOGMF_FORMAT_AUTO ? HOGMF_FORMAT_TSV : r->format;
+    const char *sep = format == HOGMF_FORMAT_DAT ? "::"
+                      : format == HOGMF_FORMAT_CSV ? ","
+                      : format == HOGMF_FORMAT_TSV ? "\t"
+                                                   : " ";
+    size_t seplen = strlen(sep);
+    hogmf_outfile f;
+    hogmf_status st = hogmf__out_open(&f, path, err);
+    if (st != HOGMF_OK)
+        return st;
+    if (format == HOGMF_FORMAT_CSV)
+        hogmf__out_write(&f, "user,item,rating\n", 17);
+    for (size_t j = 0; j < r->nnz; j++) {
+        char *p = hogmf__out_reserve(&f, 64);
+        size_t n = hogmf__fmt_u32(p, r->user_ids[r->data[j].u]);
+        memcpy(p + n, sep, seplen);
+        n += seplen;
+        n += hogmf__fmt_u32(p + n, r->item_ids[r->data[j].i]);
+        memcpy(p + n, sep, seplen);
+        n += seplen;
+        n += hogmf__fmt_float(p + n, r->data[j].r);
+        p[n++] = '\n';
+        hogmf__out_advance(&f, n);
+    }
+    return hogmf__out_commit(&f, err);
+}

@@ -1,0 +1,293 @@
+/*
+ * train.c - the training loop: parameter checks, initialisation, epochs of Hogwild SGD,
+ * the evaluation pass after each epoch, early stopping on validation RMSE with the best
+ * epoch restored, and the divergence guard. It reports through the callbacks; it never
+ * prints. Checkpointing is not done here.
+ */
+#include "internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+hogmf_params hogmf_params_default(void)
+{
+    hogmf_params p;
+    memset(&p, 0, sizeof p);
+    p.k = 64;
+    p.epochs = 40;
+    p.lr = 0.01f;
+    p.lambda_b = 0.05f;
+    p.lambda_p = 0.05f;
+    p.lambda_q = 0.05f;
+    p.init_sd = 0.1f;
+    p.threads = 0;
+    p.seed = 1;
+    p.tol = 1e-4;
+    p.patience = 3;
+    p.diverge_factor = 2.0;
+    return p;
+}
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static hogmf_status check_params(const hogmf_params *p, hogmf_error *err)
+{
+    if (p->k < 1 || p->k > 65536)
+        return hogmf__fail(err, HOGMF_ERR_INVALID, 0, "factors: expected 1..65536, found %u",
+                           p->k);
+    if (p->epochs < 1)
+        return hogmf__fail(err, HOGMF_ERR_INVALID, 0, "epochs: expected at least 1");
+    if (!(p->lr > 0) || !isfinite(p->lr))
+        return hogmf__fail(err, HOGMF_ERR_INVALID, 0,
+                           "learning rate: expected a positive number, found %g", p->lr);
+    if (!(p->lambda_b >= 0 && p->lambda_p >= 0 && p->lambda_q >= 0) ||
+        !isfinite(p->lambda_b + p->lambda_p + p->lambda_q))
+        return hogmf__fail(err, HOGMF_ERR_INVALID, 0,
+                           "regularisation: expected non-negative numbers");
+    if (!(p->lr_decay >= 0) || !isfinite(p->lr_decay))
+        return hogmf__fail(err, HOGMF_ERR_INVALID, 0, "lr decay: expected a non-negative number");
+    if (!(p->init_sd >= 0) || !isfinite(p->init_sd))
+        return hogmf__fail(err, HOGMF_ERR_INVALID, 0, "init sd: expected a non-negative number");
+    if (p->threads < 0 || p->threads > 1024)
+        return hogmf__fail(err, HOGMF_ERR_INVALID, 0, "threads: expected 0..1024, found %d",
+                           p->threads);
+    if (!(p->tol >= 0 && p->tol < 1))
+        return hogmf__fail(err, HOGMF_ERR_INVALID, 0, "tol: expected a number in [0, 1)");
+    if (!(p->diverge_factor > 1))
+        return hogmf__fail(err, HOGMF_ERR_INVALID, 0, "diverge factor: expected more than 1");
+    return HOGMF_OK;
+}
+
+/* Factors ~ N(0, init_sd^2), each row from its own seeded stream so the result does not
+ * depend on the thread count; each thread first-touches the rows it initialises. */
+static void init_rows(float *X, uint32_t rows, uint32_t k, uint32_t stride, float sd,
+                      uint64_t seed, uint64_t salt, int threads)
+{
+#pragma omp parallel for num_threads(threads) schedule(static) default(none) \
+    shared(X, rows, k, stride, sd, seed, salt)
+    for (uint32_t r = 0; r < rows; r++) {
+        hogmf_rng g;
+        hogmf__rng_seed(&g, seed ^ salt, r);
+        float *x = X + (size_t)r * stride;
+        for (uint32_t d = 0; d < k; d++)
+            x[d] = sd * (float)hogmf__rng_normal(&g);
+    }
+}
+
+typedef struct snapshot {
+    float *P, *Q, *bu, *bi;
+} snapshot;
+
+static void snap_copy(hogmf_model *dst_model, snapshot *s, int to_model)
+{
+    size_t np = (size_t)dst_model->m * dst_model->stride * sizeof(float);
+    size_t nq = (size_t)dst_model->n * dst_model->stride * sizeof(float);
+    if (to_model) {
+        memcpy(dst_model->P, s->P, np);
+        memcpy(dst_model->Q, s->Q, nq);
+        memcpy(dst_model->bu, s->bu, dst_model->m * sizeof(float));
+        memcpy(dst_model->bi, s->bi, dst_model->n * sizeof(float));
+    } else {
+        memcpy(s->P, dst_model->P, np);
+        memcpy(s->Q, dst_model->Q, nq);
+        memcpy(s->bu, dst_model->bu, dst_model->m * sizeof(float));
+        memcpy(s->bi, dst_model->bi, dst_model->n * sizeof(float));
+    }
+}
+
+hogmf_status hogmf_train(hogmf_ratings *train, const hogmf_ratings *valid,
+                         const hogmf_params *params, hogmf_model **out, hogmf_error *err)
+{
+    *out = NULL;
+    hogmf_status st = check_params(params, err);
+    if (st != HOGMF_OK)
+        return st;
+    if (train->nnz == 0)
+        return hogmf__fail(err, HOGMF_ERR_EMPTY, 0, "train: no ratings");
+    const int threads = hogmf__threads(params->threads);
+    hogmf_model *model = hogmf_model_new(train->m, train->n, params->k);
+    if (!model)
+        return hogmf__fail(err, HOGMF_ERR_NOMEM, 0,
+                           "train: out of memory for %u users x %u items x %u factors",
+                           train->m, train->n, params->k);
+    hogmf_rating *vx = NULL;
+    snapshot best = {0};
+    memcpy(model->user_ids, train->user_ids, (size_t)train->m * sizeof(uint32_t));
+    memcpy(model->item_ids, train->item_ids, (size_t)train->n * sizeof(uint32_t));
+    hogmf__idmap_free(model->umap);
+    hogmf__idmap_free(model->imap);
+    model->umap = hogmf__idmap_from_ids(model->user_ids, model->m);
+    model->imap = hogmf__idmap_from_ids(model->item_ids, model->n);
+    if (!model->umap || !model->imap) {
+        st = hogmf__fail(err, HOGMF_ERR_INVALID, 0, "train: repeated ids in the id arrays");
+        goto fail;
+    }
+    model->params = *params;
+    model->params.log = NULL;
+    model->params.on_epoch = NULL;
+    model->params.ctx = NULL;
+    model->nnz = train->nnz;
+
+    double sum = 0;
+    float rmin = train->data[0].r, rmax = rmin;
+    for (size_t j = 0; j < train->nnz; j++) {
+        float r = train->data[j].r;
+        sum += r;
+        rmin = r < rmin ? r : rmin;
+        rmax = r > rmax ? r : rmax;
+    }
+    model->mu = (float)(sum / (double)train->nnz);
+    model->rmin = rmin;
+    model->rmax = rmax;
+    init_rows(model->P, model->m, model->k, model->stride, params->init_sd, params->seed,
+              0x5573657273ull /* "Users" */, threads);
+    init_rows(model->Q, model->n, model->k, model->stride, params->init_sd, params->seed,
+              0x4974656D73ull /* "Items" */, threads);
+
+    /* One global shuffle, so the per-thread chunks are random subsets even when the file is
+     * sorted by user; each epoch then reshuffles within the chunks. */
+    {
+        hogmf_rng g;
+        hogmf__rng_seed(&g, params->seed, 0x53687566ull /* "Shuf" */);
+        hogmf_rating *x = train->data;
+        for (size_t j = train->nnz; j > 1; j--) {
+            size_t s = (size_t)hogmf__rng_below(&g, j);
+            hogmf_rating tmp = x[j - 1];
+            x[j - 1] = x[s];
+            x[s] = tmp;
+        }
+    }
+
+    size_t vunknown = 0;
+    if (valid && valid->nnz > 0) {
+        vx = hogmf__remap(model, valid, &vunknown);
+        if (!vx) {
+            st = hogmf__fail(err, HOGMF_ERR_NOMEM, 0, "train: out of memory");
+            goto fail;
+        }
+        if (vunknown)
+            hogmf__log(params, 1,
+                       "%zu validation ratings have a user or item not in the training data; "
+                       "they are predicted from the mean and the known biases",
+                       vunknown);
+    }
+    const int keep_best = vx && params->patience > 0;
+    if (keep_best) {
+        best.P = hogmf__aligned_calloc((size_t)model->m * model->stride, sizeof(float));
+        best.Q = hogmf__aligned_calloc((size_t)model->n * model->stride, sizeof(float));
+        best.bu = hogmf__aligned_calloc(model->m, sizeof(float));
+        best.bi = hogmf__aligned_calloc(model->n, sizeof(float));
+        if (!best.P || !best.Q || !best.bu || !best.bi) {
+            st = hogmf__fail(err, HOGMF_ERR_NOMEM, 0,
+                             "train: out of memory for the best-epoch copy");
+            goto fail;
+        }
+    }
+
+    double best_valid = INFINITY, ref_valid = INFINITY, best_train = INFINITY;
+    double best_valid_train = NAN;
+    uint32_t since = 0, best_epoch = 0;
+    for (uint32_t epoch = 1; epoch <= params->epochs; epoch++) {
+        double t0 = now_seconds();
+        /* Inverse-time decay: lr_t = lr / (1 + decay (t - 1)). */
+        const float lr = params->lr / (1.0f + params->lr_decay * (float)(epoch - 1));
+        hogmf__hogwild_epoch(model, train->data, train->nnz, threads, params->seed, epoch, lr);
+        double secs = now_seconds() - t0;
+
+        hogmf_epoch_stats es = {0};
+        es.epoch = epoch;
+        es.lr = lr;
+        es.epoch_seconds = secs;
+        es.updates_per_second = secs > 0 ? (double)train->nnz / secs : 0;
+        double sse, sae;
+        size_t bad = 0, vbad = 0;
+        hogmf__eval_sums(model, train->data, train->nnz, threads, &sse, &sae, &bad);
+        es.train_rmse = sqrt(sse / (double)train->nnz);
+        es.train_mae = sae / (double)train->nnz;
+        es.valid_rmse = es.valid_mae = NAN;
+        if (vx) {
+            hogmf__eval_sums(model, vx, valid->nnz, threads, &sse, &sae, &vbad);
+            es.valid_rmse = sqrt(sse / (double)valid->nnz);
+            es.valid_mae = sae / (double)valid->nnz;
+        }
+        model->epochs_run = epoch;
+
+        const char *why = NULL;
+        if (bad || vbad || !isfinite(es.train_rmse))
+            why = "predictions became infinite or NaN";
+        else if (es.train_rmse > params->diverge_factor * best_train)
+            why = "the training RMSE grew past twice its best";
+        else if (vx && es.valid_rmse > params->diverge_factor * best_valid)
+            why = "the validation RMSE grew past twice its best";
+        if (why) {
+            st = hogmf__fail(err, HOGMF_ERR_DIVERGED, 0,
+                             "training diverged at epoch %u with learning rate %g: %s; "
+                             "try a smaller learning rate such as --lr %g",
+                             epoch, (double)params->lr, why, (double)params->lr / 4);
+            goto fail;
+        }
+        if (es.train_rmse < best_train)
+            best_train = es.train_rmse;
+
+        int stop = 0;
+        if (vx) {
+            if (es.valid_rmse < best_valid) {
+                best_valid = es.valid_rmse;
+                best_valid_train = es.train_rmse;
+                best_epoch = epoch;
+                if (keep_best)
+                    snap_copy(model, &best, 0);
+            }
+            if (es.valid_rmse < ref_valid * (1.0 - params->tol)) {
+                ref_valid = es.valid_rmse;
+                since = 0;
+            } else if (params->patience && ++since >= params->patience) {
+                stop = 1;
+            }
+        }
+        model->train_rmse = es.train_rmse;
+        model->valid_rmse = es.valid_rmse;
+        model->best_epoch = epoch;
+        if (params->on_epoch && params->on_epoch(params->ctx, &es)) {
+            st = hogmf__fail(err, HOGMF_ERR_STOPPED, 0, "training stopped after epoch %u",
+                             epoch);
+            stop = 1;
+        }
+        if (stop) {
+            if (keep_best && best_epoch != epoch)
+                hogmf__log(params, 0,
+                           "stopping after epoch %u: validation RMSE has not improved by %g "
+                           "for %u epochs; restoring epoch %u (%.6f)",
+                           epoch, params->tol, since, best_epoch, best_valid);
+            break;
+        }
+    }
+    if (keep_best && best_epoch != model->epochs_run) {
+        snap_copy(model, &best, 1);
+        model->best_epoch = best_epoch;
+        model->valid_rmse = best_valid;
+        model->train_rmse = best_valid_train;
+    }
+    free(vx);
+    free(best.P);
+    free(best.Q);
+    free(best.bu);
+    free(best.bi);
+    *out = model;
+    return st;
+
+fail:
+    free(vx);
+    free(best.P);
+    free(best.Q);
+    free(best.bu);
+    free(best.bi);
+    hogmf_model_free(&model);
+    return st;
+}

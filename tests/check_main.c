@@ -1,0 +1,47 @@
+/*
+ * check_main.c - the test runner: adds every module's suite and returns failure when any
+ * check fails. It never runs OpenMP itself (Check forks each test; libgomp does not survive
+ * a fork of a process that already started its threads).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "suites.h"
+
+const char *fixture(const char *name)
+{
+    static char buf[4096];
+    const char *dir = getenv("HOGMF_FIXTURES");
+    snprintf(buf, sizeof buf, "%s/%s", dir ? dir : "fixtures", name);
+    return buf;
+}
+
+const char *temp_path(const char *suffix)
+{
+    static char buf[4096];
+    static int counter;
+    const char *dir = getenv("TMPDIR");
+    snprintf(buf, sizeof buf, "%s/hogmf-test-%ld-%d%s", dir ? dir : "/tmp", (long)getpid(),
+             counter++, suffix);
+    return buf;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(ratings_suite());
+    srunner_add_suite(sr, model_suite());
+    srunner_add_suite(sr, sgd_suite());
+    srunner_add_suite(sr, train_suite());
+    srunner_add_suite(sr, gen_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    int run = srunner_ntests_run(sr);
+    srunner_free(sr);
+    if (run == 0) {
+        fprintf(stderr, "no checks ran (misspelled CK_RUN_SUITE or CK_RUN_CASE?)\n");
+        return EXIT_FAILURE;
+    }
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

@@ -1,0 +1,251 @@
+/*
+ * check_model.c - the model file: save then load round-trips bit for bit, a corrupt,
+ * truncated, foreign or hostile file is rejected before any allocation sized by its header,
+ * and predictions for unknown users or items fall back to mu plus the known biases.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "suites.h"
+
+/* A small model with distinctive values and sparse original ids. */
+static hogmf_model *sample_model(void)
+{
+    hogmf_model *m = hogmf_model_new(3, 4, 5);
+    ck_assert_ptr_nonnull(m);
+    m->mu = 3.25f;
+    m->rmin = 0.5f;
+    m->rmax = 5.0f;
+    hogmf_rng g;
+    hogmf__rng_seed(&g, 9, 9);
+    for (uint32_t u = 0; u < m->m; u++) {
+        m->bu[u] = (float)hogmf__rng_normal(&g) * 0.1f;
+        for (uint32_t d = 0; d < m->k; d++)
+            m->P[(size_t)u * m->stride + d] = (float)hogmf__rng_normal(&g) * 0.3f;
+    }
+    for (uint32_t i = 0; i < m->n; i++) {
+        m->bi[i] = (float)hogmf__rng_normal(&g) * 0.1f;
+        for (uint32_t d = 0; d < m->k; d++)
+            m->Q[(size_t)i * m->stride + d] = (float)hogmf__rng_normal(&g) * 0.3f;
+    }
+    const uint32_t uids[] = {7, 4000000000u, 12}, iids[] = {1, 99, 4294967295u, 0};
+    memcpy(m->user_ids, uids, sizeof uids);
+    memcpy(m->item_ids, iids, sizeof iids);
+    hogmf__idmap_free(m->umap);
+    hogmf__idmap_free(m->imap);
+    m->umap = hogmf__idmap_from_ids(m->user_ids, m->m);
+    m->imap = hogmf__idmap_from_ids(m->item_ids, m->n);
+    m->params.lr = 0.0125f;
+    m->params.seed = 77;
+    m->epochs_run = 12;
+    m->best_epoch = 9;
+    m->train_rmse = 0.81;
+    m->valid_rmse = 0.93;
+    m->nnz = 1234;
+    return m;
+}
+
+static unsigned char *slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    ck_assert_msg(f != NULL, "cannot open %s", path);
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    unsigned char *buf = malloc((size_t)n + 1);
+    ck_assert_int_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
+    fclose(f);
+    *len = (size_t)n;
+    return buf;
+}
+
+static void spit(const char *path, const unsigned char *buf, size_t len)
+{
+    FILE *f = fopen(path, "wb");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_int_eq(fwrite(buf, 1, len, f), len);
+    fclose(f);
+}
+
+START_TEST(test_round_trip_bit_for_bit)
+{
+    hogmf_model *a = sample_model(), *b = NULL;
+    hogmf_error err = {0};
+    char path[4096], path2[4096];
+    snprintf(path, sizeof path, "%s", temp_path(".model"));
+    snprintf(path2, sizeof path2, "%s", temp_path(".model"));
+    ck_assert_int_eq(hogmf_model_save(a, path, &err), HOGMF_OK);
+    ck_assert_msg(hogmf_model_load(path, &b, &err) == HOGMF_OK, "load: %s", err.msg);
+    ck_assert_uint_eq(b->m, a->m);
+    ck_assert_uint_eq(b->n, a->n);
+    ck_assert_uint_eq(b->k, a->k);
+    ck_assert(memcmp(&a->mu, &b->mu, sizeof a->mu) == 0);
+    ck_assert(a->rmin == b->rmin && a->rmax == b->rmax);
+    ck_assert_mem_eq(a->P, b->P, (size_t)a->m * a->stride * sizeof(float));
+    ck_assert_mem_eq(a->Q, b->Q, (size_t)a->n * a->stride * sizeof(float));
+    ck_assert_mem_eq(a->bu, b->bu, a->m * sizeof(float));
+    ck_assert_mem_eq(a->bi, b->bi, a->n * sizeof(float));
+    ck_assert_mem_eq(a->user_ids, b->user_ids, a->m * sizeof(uint32_t));
+    ck_assert_mem_eq(a->item_ids, b->item_ids, a->n * sizeof(uint32_t));
+    ck_assert(b->params.lr == a->params.lr && b->params.seed == 77);
+    ck_assert(b->epochs_run == 12 && b->best_epoch == 9 && b->nnz == 1234);
+    ck_assert(b->train_rmse == 0.81 && b->valid_rmse == 0.93);
+    ck_assert_uint_eq(hogmf_model_user_index(b, 4000000000u), 1);
+    ck_assert_uint_eq(hogmf_model_item_index(b, 4294967295u), 2);
+    ck_assert_uint_eq(hogmf_model_item_index(b, 5), HOGMF_UNKNOWN);
+    /* Saving the loaded model gives the same bytes. */
+    ck_assert_int_eq(hogmf_model_save(b, path2, &err), HOGMF_OK);
+    size_t la, lb;
+    unsigned char *fa = slurp(path, &la), *fb = slurp(path2, &lb);
+    ck_assert_uint_eq(la, lb);
+    ck_assert_mem_eq(fa, fb, la);
+    free(fa);
+    free(fb);
+    unlink(path);
+    unlink(path2);
+    hogmf_model_free(&a);
+    hogmf_model_free(&b);
+}
+END_TEST
+
+/* Each way of damaging a saved file, applied to a fresh copy; all must give FORMAT. */
+enum { DMG_FLIP_PAYLOAD, DMG_FLIP_CRC, DMG_TRUNCATE, DMG_MAGIC, DMG_VERSION, DMG_HUGE_SIZES,
+       DMG_EMPTY, DMG_HEADER_ONLY, DMG_APPEND, DMG_COUNT };
+static const char *const dmg_names[] = {"flipped payload byte", "flipped checksum",
+                                        "truncated",            "wrong magic",
+                                        "future version",       "huge sizes",
+                                        "empty file",           "header only",
+                                        "extra bytes"};
+
+START_TEST(test_corrupt_files_rejected)
+{
+    hogmf_model *a = sample_model(), *b = NULL;
+    hogmf_error err = {0};
+    char path[4096];
+    snprintf(path, sizeof path, "%s", temp_path(".model"));
+    ck_assert_int_eq(hogmf_model_save(a, path, &err), HOGMF_OK);
+    size_t len;
+    unsigned char *buf = slurp(path, &len);
+    switch (_i) {
+    case DMG_FLIP_PAYLOAD: buf[len / 2] ^= 0x10; break;
+    case DMG_FLIP_CRC: buf[len - 1] ^= 0x01; break;
+    case DMG_TRUNCATE: len -= 7; break;
+    case DMG_MAGIC: buf[0] = 'X'; break;
+    case DMG_VERSION: buf[8] = 99; break;
+    case DMG_HUGE_SIZES: /* m = n = 4e9, k = 65536: would be petabytes if trusted */
+        memset(buf + 16, 0xee, 8);
+        buf[24] = 0;
+        buf[25] = 0;
+        buf[26] = 1;
+        buf[27] = 0;
+        break;
+    case DMG_EMPTY: len = 0; break;
+    case DMG_HEADER_ONLY: len = 128; break;
+    case DMG_APPEND: buf = realloc(buf, len + 3); memset(buf + len, 0, 3); len += 3; break;
+    }
+    spit(path, buf, len);
+    free(buf);
+    hogmf_status st = hogmf_model_load(path, &b, &err);
+    ck_assert_msg(st == HOGMF_ERR_FORMAT, "%s: expected HOGMF_ERR_FORMAT, got %d (%s)",
+                  dmg_names[_i], st, err.msg);
+    ck_assert_ptr_null(b);
+    ck_assert_msg(strstr(err.msg, path) != NULL, "%s: message does not name the file: %s",
+                  dmg_names[_i], err.msg);
+    unlink(path);
+    hogmf_model_free(&a);
+}
+END_TEST
+
+START_TEST(test_load_errors)
+{
+    hogmf_model *b = NULL;
+    hogmf_error err = {0};
+    ck_assert_int_eq(hogmf_model_load("/nonexistent/model.bin", &b, &err), HOGMF_ERR_IO);
+    ck_assert_int_eq(hogmf_model_load("/tmp", &b, &err), HOGMF_ERR_IO);
+    ck_assert_ptr_null(b);
+}
+END_TEST
+
+START_TEST(test_save_is_atomic)
+{
+    hogmf_model *a = sample_model();
+    hogmf_error err = {0};
+    /* A folder that does not exist: an error, and nothing is created. */
+    ck_assert_int_eq(hogmf_model_save(a, "/nonexistent-dir/m.bin", &err), HOGMF_ERR_IO);
+    ck_assert_ptr_nonnull(strstr(err.msg, "/nonexistent-dir/m.bin"));
+    /* /dev/full: the write fails with a clear error and the device stays a device. */
+    ck_assert_int_eq(hogmf_model_save(a, "/dev/full", &err), HOGMF_ERR_IO);
+    struct stat sb;
+    ck_assert(stat("/dev/full", &sb) == 0 && S_ISCHR(sb.st_mode));
+    /* Overwriting replaces the old file completely and leaves no temporary behind. */
+    char path[4096];
+    snprintf(path, sizeof path, "%s", temp_path(".model"));
+    spit(path, (const unsigned char *)"old contents", 12);
+    ck_assert_int_eq(hogmf_model_save(a, path, &err), HOGMF_OK);
+    hogmf_model *b = NULL;
+    ck_assert_int_eq(hogmf_model_load(path, &b, &err), HOGMF_OK);
+    char pattern[4200];
+    snprintf(pattern, sizeof pattern, "ls %s.tmp.* >/dev/null 2>&1", path);
+    ck_assert_msg(system(pattern) != 0, "a temporary file was left behind");
+    unlink(path);
+    hogmf_model_free(&a);
+    hogmf_model_free(&b);
+}
+END_TEST
+
+START_TEST(test_predict_unknown_and_clipping)
+{
+    hogmf_model *m = sample_model();
+    uint32_t u = hogmf_model_user_index(m, 12), i = hogmf_model_item_index(m, 99);
+    ck_assert_uint_eq(u, 2);
+    ck_assert_uint_eq(i, 1);
+    float dot = 0;
+    for (uint32_t d = 0; d < m->k; d++)
+        dot += m->P[(size_t)u * m->stride + d] * m->Q[(size_t)i * m->stride + d];
+    float want = m->mu + m->bu[u] + m->bi[i] + dot;
+    ck_assert_msg(fabsf(hogmf_model_predict(m, u, i) - want) < 1e-6f, "known pair");
+    ck_assert(hogmf_model_predict(m, HOGMF_UNKNOWN, i) == m->mu + m->bi[i]);
+    ck_assert(hogmf_model_predict(m, u, HOGMF_UNKNOWN) == m->mu + m->bu[u]);
+    ck_assert(hogmf_model_predict(m, HOGMF_UNKNOWN, HOGMF_UNKNOWN) == m->mu);
+    m->bu[u] = 100.0f;
+    ck_assert(hogmf_model_predict(m, u, i) == m->rmax);
+    m->bu[u] = -100.0f;
+    ck_assert(hogmf_model_predict(m, u, i) == m->rmin);
+    hogmf_model_free(&m);
+}
+END_TEST
+
+START_TEST(test_rows_are_aligned_and_padded)
+{
+    hogmf_model *m = hogmf_model_new(5, 3, 20);
+    ck_assert_ptr_nonnull(m);
+    ck_assert_uint_eq(m->stride, 32);
+    ck_assert_uint_eq((uintptr_t)m->P % 64, 0);
+    ck_assert_uint_eq((uintptr_t)m->Q % 64, 0);
+    ck_assert_ptr_null(hogmf_model_new(0, 3, 2));
+    ck_assert_ptr_null(hogmf_model_new(3, 3, 0));
+    hogmf_model_free(&m);
+    hogmf_model_free(&m); /* freeing twice through the cleared pointer is a no-op */
+}
+END_TEST
+
+Suite *model_suite(void)
+{
+    Suite *s = suite_create("model");
+    TCase *tc = tcase_create("file");
+    tcase_add_test(tc, test_round_trip_bit_for_bit);
+    tcase_add_loop_test(tc, test_corrupt_files_rejected, 0, DMG_COUNT);
+    tcase_add_test(tc, test_load_errors);
+    tcase_add_test(tc, test_save_is_atomic);
+    suite_add_tcase(s, tc);
+    TCase *tp = tcase_create("predict");
+    tcase_add_test(tp, test_predict_unknown_and_clipping);
+    tcase_add_test(tp, test_rows_are_aligned_and_padded);
+    suite_add_tcase(s, tp);
+    return s;
+}

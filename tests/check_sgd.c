@@ -1,0 +1,150 @@
+/*
+ * check_sgd.c - the SGD kernel against independent references: the step equals -lr times
+ * the gradient of the per-rating loss computed by central finite differences in double, and
+ * one step on a 2x2 model matches a hand-computed result and touches only row u and item i.
+ */
+#include <math.h>
+#include <string.h>
+
+#include "internal.h"
+#include "suites.h"
+
+/* Per-rating loss in double, written independently of the kernel:
+ * L = 1/2 (r - mu - bu - bi - p.q)^2 + lb/2 (bu^2 + bi^2) + lp/2 |p|^2 + lq/2 |q|^2 */
+static double loss(const double *th, int k, double mu, double r, double lb, double lp, double lq)
+{
+    const double *p = th, *q = th + k;
+    double bu = th[2 * k], bi = th[2 * k + 1];
+    double dot = 0, pp = 0, qq = 0;
+    for (int d = 0; d < k; d++) {
+        dot += p[d] * q[d];
+        pp += p[d] * p[d];
+        qq += q[d] * q[d];
+    }
+    double e = r - (mu + bu + bi + dot);
+    return 0.5 * e * e + 0.5 * lb * (bu * bu + bi * bi) + 0.5 * lp * pp + 0.5 * lq * qq;
+}
+
+START_TEST(test_gradient_matches_finite_differences)
+{
+    enum { K = 7, STRIDE = 16, NP = 2 * K + 2 };
+    const double mu = 3.4, r = 4.5, lb = 0.03, lp = 0.07, lq = 0.11;
+    hogmf_rng g;
+    hogmf__rng_seed(&g, 42, (uint64_t)_i);
+    float p[STRIDE] __attribute__((aligned(64))) = {0};
+    float q[STRIDE] __attribute__((aligned(64))) = {0};
+    float bu = (float)(0.3 * hogmf__rng_normal(&g)), bi = (float)(0.3 * hogmf__rng_normal(&g));
+    double th[NP];
+    for (int d = 0; d < K; d++) {
+        p[d] = (float)(0.5 * hogmf__rng_normal(&g));
+        q[d] = (float)(0.5 * hogmf__rng_normal(&g));
+    }
+    for (int d = 0; d < K; d++) {
+        th[d] = p[d];
+        th[K + d] = q[d];
+    }
+    th[2 * K] = bu;
+    th[2 * K + 1] = bi;
+    /* With lr = 1 the step is exactly minus the gradient (both rows from old values). */
+    float p1[STRIDE] __attribute__((aligned(64))), q1[STRIDE] __attribute__((aligned(64)));
+    memcpy(p1, p, sizeof p);
+    memcpy(q1, q, sizeof q);
+    float bu1 = bu, bi1 = bi;
+    hogmf__sgd_update(p1, q1, &bu1, &bi1, (float)mu, (float)r, STRIDE, 1.0f, (float)lb,
+                      (float)lp, (float)lq);
+    double step[NP];
+    for (int d = 0; d < K; d++) {
+        step[d] = (double)p1[d] - p[d];
+        step[K + d] = (double)q1[d] - q[d];
+    }
+    step[2 * K] = (double)bu1 - bu;
+    step[2 * K + 1] = (double)bi1 - bi;
+    double maxdiff = 0;
+    for (int j = 0; j < NP; j++) {
+        const double h = 1e-5;
+        double save = th[j];
+        th[j] = save + h;
+        double lplus = loss(th, K, mu, r, lb, lp, lq);
+        th[j] = save - h;
+        double lminus = loss(th, K, mu, r, lb, lp, lq);
+        th[j] = save;
+        double fd = (lplus - lminus) / (2 * h);
+        double kernel = -step[j];
+        double diff = fabs(kernel - fd);
+        if (diff > maxdiff)
+            maxdiff = diff;
+        ck_assert_msg(diff <= 2e-5 + 1e-4 * fabs(fd),
+                      "case %d parameter %d: finite difference %.9f, kernel %.9f, diff %.3g", _i,
+                      j, fd, kernel, diff);
+    }
+    for (int d = K; d < STRIDE; d++)
+        ck_assert_msg(p1[d] == 0.0f && q1[d] == 0.0f, "padding %d became non-zero", d);
+}
+END_TEST
+
+START_TEST(test_one_step_2x2_by_hand)
+{
+    /* 2 users x 2 items, k = 1, mu = 3; rating (user 0, item 1) = 4; lr 0.1, lb 0.02,
+     * lp = lq = 0.05; p0 = 0.5, q1 = 0.2, bu0 = 0.1, bi1 = -0.2.
+     *   r_hat = 3 + 0.1 - 0.2 + 0.5*0.2 = 3.0, e = 1
+     *   bu0' = 0.1 + 0.1 (1 - 0.02*0.1)    = 0.1998
+     *   bi1' = -0.2 + 0.1 (1 + 0.02*0.2)   = -0.0996
+     *   p0'  = 0.5 + 0.1 (1*0.2 - 0.05*0.5) = 0.5175
+     *   q1'  = 0.2 + 0.1 (1*0.5 - 0.05*0.2) = 0.249   (0.25075 if it used the new p0') */
+    hogmf_model *m = hogmf_model_new(2, 2, 1);
+    ck_assert_ptr_nonnull(m);
+    m->mu = 3.0f;
+    m->rmin = 1;
+    m->rmax = 5;
+    m->P[0] = 0.5f;
+    m->P[m->stride] = 0.7f;
+    m->Q[0] = -0.3f;
+    m->Q[m->stride] = 0.2f;
+    m->bu[0] = 0.1f;
+    m->bu[1] = 0.4f;
+    m->bi[0] = 0.25f;
+    m->bi[1] = -0.2f;
+    float e = hogmf__sgd_update(m->P, m->Q + m->stride, &m->bu[0], &m->bi[1], m->mu, 4.0f,
+                                m->stride, 0.1f, 0.02f, 0.05f, 0.05f);
+    const struct {
+        const char *name;
+        float got, want;
+    } cells[] = {
+        {"e", e, 1.0f},           {"bu0", m->bu[0], 0.1998f}, {"bi1", m->bi[1], -0.0996f},
+        {"p0", m->P[0], 0.5175f}, {"q1", m->Q[m->stride], 0.249f},
+        /* untouched: the other user and the other item */
+        {"bu1", m->bu[1], 0.4f},  {"bi0", m->bi[0], 0.25f},   {"p1", m->P[m->stride], 0.7f},
+        {"q0", m->Q[0], -0.3f},
+    };
+    for (size_t c = 0; c < sizeof cells / sizeof cells[0]; c++)
+        ck_assert_msg(fabsf(cells[c].got - cells[c].want) < 1e-6f, "%s: expected %.7f, got %.7f",
+                      cells[c].name, (double)cells[c].want, (double)cells[c].got);
+    hogmf_model_free(&m);
+    ck_assert_ptr_null(m);
+}
+END_TEST
+
+START_TEST(test_dot_is_exact_on_small_integers)
+{
+    float p[48] __attribute__((aligned(64))) = {0}, q[48] __attribute__((aligned(64))) = {0};
+    double want = 0;
+    for (int d = 0; d < 37; d++) {
+        p[d] = (float)(d % 5 - 2);
+        q[d] = (float)(d % 3 + 1);
+        want += (double)p[d] * q[d];
+    }
+    ck_assert_msg(hogmf__dot(p, q, 48) == (float)want, "dot %g, expected %g",
+                  (double)hogmf__dot(p, q, 48), want);
+}
+END_TEST
+
+Suite *sgd_suite(void)
+{
+    Suite *s = suite_create("sgd");
+    TCase *tc = tcase_create("kernel");
+    tcase_add_loop_test(tc, test_gradient_matches_finite_differences, 0, 5);
+    tcase_add_test(tc, test_one_step_2x2_by_hand);
+    tcase_add_test(tc, test_dot_is_exact_on_small_integers);
+    suite_add_tcase(s, tc);
+    return s;
+}

@@ -1,0 +1,23 @@
+/*
+ * suites.h - one Check suite per library module; check_main.c runs them all.
+ * Helpers shared by the suites live in check_main.c.
+ */
+#ifndef HOGMF_TEST_SUITES_H
+#define HOGMF_TEST_SUITES_H
+
+#include <check.h>
+
+#include "hogmf.h"
+
+Suite *ratings_suite(void); /* check_ratings.c: formats, ids, duplicates, malformed input */
+Suite *model_suite(void);   /* check_model.c: save/load round trip, corrupt files, predict */
+Suite *sgd_suite(void);     /* check_sgd.c: gradient vs finite differences, one 2x2 step */
+Suite *train_suite(void);   /* check_train.c: masking, seed matrix, planted rank, threads */
+Suite *gen_suite(void);     /* check_gen.c: synthetic data and splits */
+
+/* Path of a fixture: $HOGMF_FIXTURES/name (default "fixtures/name"); static buffer. */
+const char *fixture(const char *name);
+/* A fresh temporary file path under $TMPDIR (default /tmp) with the given suffix. */
+const char *temp_path(const char *suffix);
+
+#endif
