@@ -27,8 +27,8 @@ else
 Q := @
 endif
 
-LIB_SRC  := src/error.c src/idmap.c src/fileio.c src/ratings.c src/model.c src/model_io.c \
-            src/sgd.c src/eval.c src/train.c src/gen.c
+# Every src/*.c is part of the library except the MPI driver (built with MPI=1).
+LIB_SRC  := $(filter-out src/mpi_%.c,$(wildcard src/*.c))
 CLI_SRC  := $(wildcard src/cli/*.c)
 TEST_SRC := $(wildcard tests/check_*.c)
 
@@ -85,3 +85,21 @@ clean:
 	rm -rf $(BUILD)
 
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_OBJ:.o=.d)
+
+# ---------------------------------------------------------------- bench programs
+# Small C programs under bench/ that link the library (bench/NAME.c -> build/bench_NAME);
+# `make bench` builds them before it runs bench/run.sh, which times them and the CLI.
+BENCH_SRC := bench/load.c
+BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench_%)
+
+.PHONY: bench-progs
+bench-progs: $(BENCH_BIN)
+
+bench: $(BENCH_BIN)
+
+$(BUILD)/bench_%: bench/%.c $(LIB)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CCLD    $<")
+	$(Q)$(CC) $(ALL_CFLAGS) -MMD -MP $(ALL_LDFLAGS) -o $@ $< $(LIB) $(LIBS)
+
+-include $(BENCH_BIN:=.d)

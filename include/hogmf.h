@@ -148,7 +148,37 @@ typedef struct hogmf_epoch_stats {
 /* Epoch callback: return 0 to go on, non-zero to stop training (HOGMF_ERR_STOPPED). */
 typedef int (*hogmf_epoch_fn)(void *ctx, const hogmf_epoch_stats *stats);
 
-/* Training parameters; start from hogmf_params_default(). */
+/* Learning-rate schedules. */
+typedef enum hogmf_lr_schedule {
+    HOGMF_LR_CONSTANT = 0, /* lr every epoch */
+    HOGMF_LR_DECAY = 1,    /* lr / (1 + lr_decay (t - 1)) */
+    HOGMF_LR_BOLD = 2,     /* bold driver: x1.05 while the monitored RMSE improves, x0.5 if not */
+    HOGMF_LR_ADAGRAD = 3   /* per-row adaptive rate lr / sqrt(G), G the row's mean squared
+                            * gradient accumulated since the start (as LIBMF) */
+} hogmf_lr_schedule;
+
+/* How the training ratings are ordered within an epoch. */
+typedef enum hogmf_order {
+    HOGMF_ORDER_SHUFFLE = 0, /* each thread reshuffles its chunk every epoch */
+    HOGMF_ORDER_BLOCKS = 1   /* shuffled once; each epoch visits fixed-size blocks of the chunk
+                              * in a new random order from a random offset (no data movement) */
+} hogmf_order;
+
+/* Parallel schedules. */
+typedef enum hogmf_schedule {
+    HOGMF_SCHEDULE_HOGWILD = 0, /* lock-free updates from all threads (racy by design) */
+    HOGMF_SCHEDULE_BLOCKS = 1   /* a grid of blocks; threads take blocks whose row and column
+                                 * blocks no other thread holds (no race) */
+} hogmf_schedule;
+
+/* Thread pinning. */
+typedef enum hogmf_pin {
+    HOGMF_PIN_NONE = 0,
+    HOGMF_PIN_COMPACT = 1, /* one thread per core, cores filled in order */
+    HOGMF_PIN_SPREAD = 2   /* one thread per core, spread across packages and caches */
+} hogmf_pin;
+
+/* Training parameters; start from hogmf_params_default(). Fields are only ever appended. */
 typedef struct hogmf_params {
     uint32_t k;            /* latent factors per user and item, >= 1 */
     uint32_t epochs;       /* maximum passes over the training ratings, >= 1 */
@@ -163,6 +193,12 @@ typedef struct hogmf_params {
     double tol;            /* early stopping: relative validation improvement that counts */
     uint32_t patience;     /* stop after this many epochs without such improvement; 0: never */
     double diverge_factor; /* diverged when valid RMSE > this times the best so far */
+    hogmf_lr_schedule schedule_lr; /* learning-rate schedule */
+    float l1_p, l1_q;      /* L1 regularisation of P and Q (soft threshold), >= 0 */
+    int nonneg;            /* 1: factors are kept non-negative (projected after each step) */
+    hogmf_order order;     /* ordering of the ratings within an epoch */
+    hogmf_schedule schedule; /* parallel schedule */
+    hogmf_pin pin;         /* thread pinning */
     hogmf_log_fn log;      /* optional */
     hogmf_epoch_fn on_epoch; /* optional */
     void *ctx;             /* passed to log and on_epoch */
@@ -233,6 +269,23 @@ hogmf_status hogmf_model_load(const char *path, hogmf_model **out, hogmf_error *
  * HOGMF_ERR_STOPPED (callback asked; *out holds the best model so far); others on failure. */
 hogmf_status hogmf_train(hogmf_ratings *train, const hogmf_ratings *valid,
                          const hogmf_params *params, hogmf_model **out, hogmf_error *err);
+
+/* The same loop one epoch at a time, for callers that checkpoint, report or coordinate
+ * between epochs. hogmf_trainer_new sets up (train is reordered in place and must outlive
+ * the trainer); hogmf_trainer_epoch runs one epoch and fills *stats (may be NULL), returning
+ * HOGMF_ERR_DIVERGED as hogmf_train does; hogmf_trainer_done is 1 when the epochs are used
+ * up or early stopping triggered; hogmf_trainer_finish hands over the model (the best epoch's
+ * when it was kept), after which only hogmf_trainer_free may be called. */
+typedef struct hogmf_trainer hogmf_trainer;
+hogmf_status hogmf_trainer_new(hogmf_ratings *train, const hogmf_ratings *valid,
+                               const hogmf_params *params, hogmf_trainer **out,
+                               hogmf_error *err);
+hogmf_status hogmf_trainer_epoch(hogmf_trainer *t, hogmf_epoch_stats *stats, hogmf_error *err);
+int hogmf_trainer_done(const hogmf_trainer *t);
+/* The model as it is now (owned by the trainer). */
+const hogmf_model *hogmf_trainer_model(const hogmf_trainer *t);
+hogmf_status hogmf_trainer_finish(hogmf_trainer *t, hogmf_model **out, hogmf_error *err);
+void hogmf_trainer_free(hogmf_trainer **t);
 
 /* Masked evaluation of a model on a ratings set (ids translated through the model's maps).
  * Fills rmse and mae (either pointer may be NULL) and the count of ratings whose user or

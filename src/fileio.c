@@ -217,13 +217,9 @@ size_t hogmf__fmt_float(char *p, float v)
 {
     /* Fast path for the common half-star and integer ratings. */
     float twice = v * 2.0f;
-    if (twice == (float)(int32_t)twice && fabsf(v) < 1e6f) {
+    if (twice == (float)(int32_t)twice && fabsf(v) < 1e6f && !signbit(v)) {
         int32_t t = (int32_t)twice;
         size_t n = 0;
-        if (t < 0) {
-            p[n++] = '-';
-            t = -t;
-        }
         n += hogmf__fmt_u32(p + n, (uint32_t)(t / 2));
         if (t & 1) {
             p[n++] = '.';

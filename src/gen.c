@@ -65,7 +65,8 @@ hogmf_status hogmf_gen_write(const hogmf_gen_params *gp, const char *path, hogmf
     hogmf_format fmt = gp->format == HOGMF_FORMAT_AUTO ? HOGMF_FORMAT_CSV : gp->format;
 
     hogmf_status st = HOGMF_OK;
-    const uint32_t cap = I / 2 > 0 ? I / 2 : 1;
+    /* Rounded up: with odd I, users * (I / 2) can fall short of N <= users * I / 2. */
+    const uint32_t cap = (I + 1) / 2;
     double *icdf = malloc((size_t)I * sizeof *icdf);
     float *Q = malloc((size_t)I * R * sizeof *Q);
     float *bi = malloc((size_t)I * sizeof *bi);

@@ -9,7 +9,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <float.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -171,10 +170,11 @@ static hogmf_status parse_real(parser *ps, const char *what, const char *s, size
     double v = strtod(buf, &end);
     if (end != buf + len || end == buf)
         return bad_field(ps, what, "a finite real number", s, len);
-    if (isnan(v) || isinf(v))
-        return bad_field(ps, what, "a finite real number, not NaN or infinity", s, len);
+    /* Before the NaN/Inf test: an overflowing literal such as 1e999 comes back as HUGE_VAL. */
     if (errno == ERANGE)
         return bad_field(ps, what, "a number within the range of a double", s, len);
+    if (isnan(v) || isinf(v))
+        return bad_field(ps, what, "a finite real number, not NaN or infinity", s, len);
     *out = v;
     return HOGMF_OK;
 }
@@ -332,7 +332,8 @@ static hogmf_status parse_line(parser *ps, const char *s, size_t len)
     if (nf >= 3) {
         if ((st = parse_real(ps, "rating", f[2], fl[2], &r)) != HOGMF_OK)
             return st;
-        if (fabs(r) > FLT_MAX)
+        /* What rounds to FLT_MAX fits (the writer prints FLT_MAX as 3.40282347e+38). */
+        if (isinf((float)r))
             return bad_field(ps, "rating", "a rating within the range of a float", f[2], fl[2]);
     }
     if (nf == 4) {
@@ -360,6 +361,13 @@ static hogmf_status parse_line(parser *ps, const char *s, size_t len)
     return HOGMF_OK;
 }
 
+static hogmf_status line_too_long(parser *ps, uint64_t line)
+{
+    return hogmf__fail(ps->err, HOGMF_ERR_PARSE, line,
+                       "%s:%llu: expected a line of at most %u bytes, found a longer one",
+                       ps->name, (unsigned long long)line, MAX_LINE);
+}
+
 /* Parses the complete lines in buf[0..len); with final set, a last line without a newline
  * too. Returns the status and the number of bytes consumed in *used. */
 static hogmf_status parse_block(parser *ps, const char *buf, size_t len, int final, size_t *used)
@@ -371,6 +379,8 @@ static hogmf_status parse_block(parser *ps, const char *buf, size_t len, int fin
             break;
         size_t end = nl ? (size_t)(nl - buf) : len;
         ps->line++;
+        if (end - pos > MAX_LINE)
+            return line_too_long(ps, ps->line);
         hogmf_status st = parse_line(ps, buf + pos, end - pos);
         if (st != HOGMF_OK)
             return st;
@@ -553,11 +563,9 @@ hogmf_status hogmf_ratings_read(const char *path, const hogmf_read_options *opts
             break;
         memmove(buf, buf + used, have - used);
         have -= used;
-        if (have == CHUNK_SIZE + MAX_LINE || (have >= MAX_LINE && !eof)) {
-            st = hogmf__fail(err, HOGMF_ERR_PARSE, ps.line + 1,
-                             "%s:%llu: expected a line of at most %u bytes, found a longer one",
-                             name, (unsigned long long)ps.line + 1, MAX_LINE);
-        }
+        /* What is left is the start of the next line; at eof nothing is left. */
+        if (have > MAX_LINE)
+            st = line_too_long(&ps, ps.line + 1);
     }
     free(buf);
     if (!is_stdin)

@@ -52,6 +52,7 @@ void hogmf__hogwild_epoch(hogmf_model *model, hogmf_rating *samples, size_t nnz,
     const float mu = model->mu;
     const float lb = model->params.lambda_b, lp = model->params.lambda_p,
                 lq = model->params.lambda_q;
+    (void)threads; /* unused without OpenMP */
 #pragma omp parallel num_threads(threads) default(none) \
     shared(P, Q, bu, bi, samples, nnz, threads, seed, epoch, lr, stride, mu, lb, lp, lq)
     {

@@ -4,7 +4,7 @@
  * epoch restored, and the divergence guard. It reports through the callbacks; it never
  * prints. Checkpointing is not done here.
  */
-#include "internal.h"
+#include "trainer.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -69,6 +69,7 @@ static hogmf_status check_params(const hogmf_params *p, hogmf_error *err)
 static void init_rows(float *X, uint32_t rows, uint32_t k, uint32_t stride, float sd,
                       uint64_t seed, uint64_t salt, int threads)
 {
+    (void)threads; /* unused without OpenMP */
 #pragma omp parallel for num_threads(threads) schedule(static) default(none) \
     shared(X, rows, k, stride, sd, seed, salt)
     for (uint32_t r = 0; r < rows; r++) {
@@ -80,29 +81,42 @@ static void init_rows(float *X, uint32_t rows, uint32_t k, uint32_t stride, floa
     }
 }
 
-typedef struct snapshot {
-    float *P, *Q, *bu, *bi;
-} snapshot;
-
-static void snap_copy(hogmf_model *dst_model, snapshot *s, int to_model)
+/* Copies the model's parameters into the best-epoch copy (to_model = 0) or back. */
+static void best_copy(hogmf_trainer *t, int to_model)
 {
-    size_t np = (size_t)dst_model->m * dst_model->stride * sizeof(float);
-    size_t nq = (size_t)dst_model->n * dst_model->stride * sizeof(float);
+    hogmf_model *m = t->model;
+    size_t np = (size_t)m->m * m->stride * sizeof(float);
+    size_t nq = (size_t)m->n * m->stride * sizeof(float);
     if (to_model) {
-        memcpy(dst_model->P, s->P, np);
-        memcpy(dst_model->Q, s->Q, nq);
-        memcpy(dst_model->bu, s->bu, dst_model->m * sizeof(float));
-        memcpy(dst_model->bi, s->bi, dst_model->n * sizeof(float));
+        memcpy(m->P, t->bestP, np);
+        memcpy(m->Q, t->bestQ, nq);
+        memcpy(m->bu, t->bestbu, m->m * sizeof(float));
+        memcpy(m->bi, t->bestbi, m->n * sizeof(float));
     } else {
-        memcpy(s->P, dst_model->P, np);
-        memcpy(s->Q, dst_model->Q, nq);
-        memcpy(s->bu, dst_model->bu, dst_model->m * sizeof(float));
-        memcpy(s->bi, dst_model->bi, dst_model->n * sizeof(float));
+        memcpy(t->bestP, m->P, np);
+        memcpy(t->bestQ, m->Q, nq);
+        memcpy(t->bestbu, m->bu, m->m * sizeof(float));
+        memcpy(t->bestbi, m->bi, m->n * sizeof(float));
     }
 }
 
-hogmf_status hogmf_train(hogmf_ratings *train, const hogmf_ratings *valid,
-                         const hogmf_params *params, hogmf_model **out, hogmf_error *err)
+void hogmf_trainer_free(hogmf_trainer **tp)
+{
+    if (!tp || !*tp)
+        return;
+    hogmf_trainer *t = *tp;
+    free(t->vx);
+    free(t->bestP);
+    free(t->bestQ);
+    free(t->bestbu);
+    free(t->bestbi);
+    hogmf_model_free(&t->model);
+    free(t);
+    *tp = NULL;
+}
+
+hogmf_status hogmf_trainer_new(hogmf_ratings *train, const hogmf_ratings *valid,
+                               const hogmf_params *params, hogmf_trainer **out, hogmf_error *err)
 {
     *out = NULL;
     hogmf_status st = check_params(params, err);
@@ -110,14 +124,22 @@ hogmf_status hogmf_train(hogmf_ratings *train, const hogmf_ratings *valid,
         return st;
     if (train->nnz == 0)
         return hogmf__fail(err, HOGMF_ERR_EMPTY, 0, "train: no ratings");
-    const int threads = hogmf__threads(params->threads);
-    hogmf_model *model = hogmf_model_new(train->m, train->n, params->k);
-    if (!model)
-        return hogmf__fail(err, HOGMF_ERR_NOMEM, 0,
-                           "train: out of memory for %u users x %u items x %u factors",
-                           train->m, train->n, params->k);
-    hogmf_rating *vx = NULL;
-    snapshot best = {0};
+    hogmf_trainer *t = calloc(1, sizeof *t);
+    if (!t)
+        return hogmf__fail(err, HOGMF_ERR_NOMEM, 0, "train: out of memory");
+    t->params = *params;
+    t->threads = hogmf__threads(params->threads);
+    t->train = train;
+    t->lr = params->lr;
+    t->best_valid = t->ref_valid = t->best_train = INFINITY;
+    t->best_valid_train = NAN;
+    hogmf_model *model = t->model = hogmf_model_new(train->m, train->n, params->k);
+    if (!model) {
+        st = hogmf__fail(err, HOGMF_ERR_NOMEM, 0,
+                         "train: out of memory for %u users x %u items x %u factors", train->m,
+                         train->n, params->k);
+        goto fail;
+    }
     memcpy(model->user_ids, train->user_ids, (size_t)train->m * sizeof(uint32_t));
     memcpy(model->item_ids, train->item_ids, (size_t)train->n * sizeof(uint32_t));
     hogmf__idmap_free(model->umap);
@@ -146,12 +168,12 @@ hogmf_status hogmf_train(hogmf_ratings *train, const hogmf_ratings *valid,
     model->rmin = rmin;
     model->rmax = rmax;
     init_rows(model->P, model->m, model->k, model->stride, params->init_sd, params->seed,
-              0x5573657273ull /* "Users" */, threads);
+              0x5573657273ull /* "Users" */, t->threads);
     init_rows(model->Q, model->n, model->k, model->stride, params->init_sd, params->seed,
-              0x4974656D73ull /* "Items" */, threads);
+              0x4974656D73ull /* "Items" */, t->threads);
 
     /* One global shuffle, so the per-thread chunks are random subsets even when the file is
-     * sorted by user; each epoch then reshuffles within the chunks. */
+     * sorted by user; each epoch then reorders within the chunks. */
     {
         hogmf_rng g;
         hogmf__rng_seed(&g, params->seed, 0x53687566ull /* "Shuf" */);
@@ -164,130 +186,162 @@ hogmf_status hogmf_train(hogmf_ratings *train, const hogmf_ratings *valid,
         }
     }
 
-    size_t vunknown = 0;
     if (valid && valid->nnz > 0) {
-        vx = hogmf__remap(model, valid, &vunknown);
-        if (!vx) {
+        size_t vunknown = 0;
+        t->vx = hogmf__remap(model, valid, &vunknown);
+        if (!t->vx) {
             st = hogmf__fail(err, HOGMF_ERR_NOMEM, 0, "train: out of memory");
             goto fail;
         }
+        t->vnnz = valid->nnz;
         if (vunknown)
             hogmf__log(params, 1,
                        "%zu validation ratings have a user or item not in the training data; "
                        "they are predicted from the mean and the known biases",
                        vunknown);
     }
-    const int keep_best = vx && params->patience > 0;
-    if (keep_best) {
-        best.P = hogmf__aligned_calloc((size_t)model->m * model->stride, sizeof(float));
-        best.Q = hogmf__aligned_calloc((size_t)model->n * model->stride, sizeof(float));
-        best.bu = hogmf__aligned_calloc(model->m, sizeof(float));
-        best.bi = hogmf__aligned_calloc(model->n, sizeof(float));
-        if (!best.P || !best.Q || !best.bu || !best.bi) {
+    t->keep_best = t->vx && params->patience > 0;
+    if (t->keep_best) {
+        t->bestP = hogmf__aligned_calloc((size_t)model->m * model->stride, sizeof(float));
+        t->bestQ = hogmf__aligned_calloc((size_t)model->n * model->stride, sizeof(float));
+        t->bestbu = hogmf__aligned_calloc(model->m, sizeof(float));
+        t->bestbi = hogmf__aligned_calloc(model->n, sizeof(float));
+        if (!t->bestP || !t->bestQ || !t->bestbu || !t->bestbi) {
             st = hogmf__fail(err, HOGMF_ERR_NOMEM, 0,
                              "train: out of memory for the best-epoch copy");
             goto fail;
         }
     }
+    *out = t;
+    return HOGMF_OK;
+fail:
+    hogmf_trainer_free(&t);
+    return st;
+}
 
-    double best_valid = INFINITY, ref_valid = INFINITY, best_train = INFINITY;
-    double best_valid_train = NAN;
-    uint32_t since = 0, best_epoch = 0;
-    for (uint32_t epoch = 1; epoch <= params->epochs; epoch++) {
-        double t0 = now_seconds();
-        /* Inverse-time decay: lr_t = lr / (1 + decay (t - 1)). */
-        const float lr = params->lr / (1.0f + params->lr_decay * (float)(epoch - 1));
-        hogmf__hogwild_epoch(model, train->data, train->nnz, threads, params->seed, epoch, lr);
-        double secs = now_seconds() - t0;
+int hogmf_trainer_done(const hogmf_trainer *t)
+{
+    return t->stop || t->epoch >= t->params.epochs;
+}
 
-        hogmf_epoch_stats es = {0};
-        es.epoch = epoch;
-        es.lr = lr;
-        es.epoch_seconds = secs;
-        es.updates_per_second = secs > 0 ? (double)train->nnz / secs : 0;
-        double sse, sae;
-        size_t bad = 0, vbad = 0;
-        hogmf__eval_sums(model, train->data, train->nnz, threads, &sse, &sae, &bad);
-        es.train_rmse = sqrt(sse / (double)train->nnz);
-        es.train_mae = sae / (double)train->nnz;
-        es.valid_rmse = es.valid_mae = NAN;
-        if (vx) {
-            hogmf__eval_sums(model, vx, valid->nnz, threads, &sse, &sae, &vbad);
-            es.valid_rmse = sqrt(sse / (double)valid->nnz);
-            es.valid_mae = sae / (double)valid->nnz;
-        }
-        model->epochs_run = epoch;
+hogmf_status hogmf_trainer_epoch(hogmf_trainer *t, hogmf_epoch_stats *stats, hogmf_error *err)
+{
+    const hogmf_params *params = &t->params;
+    hogmf_model *model = t->model;
+    const hogmf_ratings *train = t->train;
+    if (hogmf_trainer_done(t))
+        return hogmf__fail(err, HOGMF_ERR_INVALID, 0, "train: no epochs left");
+    const uint32_t epoch = t->epoch + 1;
+    /* Inverse-time decay: lr_t = lr / (1 + decay (t - 1)). */
+    const float lr = params->lr / (1.0f + params->lr_decay * (float)(epoch - 1));
+    double t0 = now_seconds();
+    hogmf__hogwild_epoch(model, train->data, train->nnz, t->threads, params->seed, epoch, lr);
+    double secs = now_seconds() - t0;
 
-        const char *why = NULL;
-        if (bad || vbad || !isfinite(es.train_rmse))
-            why = "predictions became infinite or NaN";
-        else if (es.train_rmse > params->diverge_factor * best_train)
-            why = "the training RMSE grew past twice its best";
-        else if (vx && es.valid_rmse > params->diverge_factor * best_valid)
-            why = "the validation RMSE grew past twice its best";
-        if (why) {
-            st = hogmf__fail(err, HOGMF_ERR_DIVERGED, 0,
-                             "training diverged at epoch %u with learning rate %g: %s; "
-                             "try a smaller learning rate such as --lr %g",
-                             epoch, (double)params->lr, why, (double)params->lr / 4);
-            goto fail;
-        }
-        if (es.train_rmse < best_train)
-            best_train = es.train_rmse;
+    hogmf_epoch_stats es = {0};
+    es.epoch = epoch;
+    es.lr = lr;
+    es.epoch_seconds = secs;
+    es.updates_per_second = secs > 0 ? (double)train->nnz / secs : 0;
+    double sse, sae;
+    size_t bad = 0, vbad = 0;
+    hogmf__eval_sums(model, train->data, train->nnz, t->threads, &sse, &sae, &bad);
+    es.train_rmse = sqrt(sse / (double)train->nnz);
+    es.train_mae = sae / (double)train->nnz;
+    es.valid_rmse = es.valid_mae = NAN;
+    if (t->vx) {
+        hogmf__eval_sums(model, t->vx, t->vnnz, t->threads, &sse, &sae, &vbad);
+        es.valid_rmse = sqrt(sse / (double)t->vnnz);
+        es.valid_mae = sae / (double)t->vnnz;
+    }
+    t->epoch = epoch;
+    model->epochs_run = epoch;
+    if (stats)
+        *stats = es;
 
-        int stop = 0;
-        if (vx) {
-            if (es.valid_rmse < best_valid) {
-                best_valid = es.valid_rmse;
-                best_valid_train = es.train_rmse;
-                best_epoch = epoch;
-                if (keep_best)
-                    snap_copy(model, &best, 0);
-            }
-            if (es.valid_rmse < ref_valid * (1.0 - params->tol)) {
-                ref_valid = es.valid_rmse;
-                since = 0;
-            } else if (params->patience && ++since >= params->patience) {
-                stop = 1;
-            }
+    const char *why = NULL;
+    if (bad || vbad || !isfinite(es.train_rmse))
+        why = "predictions became infinite or NaN";
+    else if (es.train_rmse > params->diverge_factor * t->best_train)
+        why = "the training RMSE grew past twice its best";
+    else if (t->vx && es.valid_rmse > params->diverge_factor * t->best_valid)
+        why = "the validation RMSE grew past twice its best";
+    if (why)
+        return hogmf__fail(err, HOGMF_ERR_DIVERGED, 0,
+                           "training diverged at epoch %u with learning rate %g: %s; "
+                           "try a smaller learning rate such as --lr %g",
+                           epoch, (double)params->lr, why, (double)params->lr / 4);
+    if (es.train_rmse < t->best_train)
+        t->best_train = es.train_rmse;
+    if (t->vx) {
+        if (es.valid_rmse < t->best_valid) {
+            t->best_valid = es.valid_rmse;
+            t->best_valid_train = es.train_rmse;
+            t->best_epoch = epoch;
+            if (t->keep_best)
+                best_copy(t, 0);
         }
-        model->train_rmse = es.train_rmse;
-        model->valid_rmse = es.valid_rmse;
-        model->best_epoch = epoch;
-        if (params->on_epoch && params->on_epoch(params->ctx, &es)) {
-            st = hogmf__fail(err, HOGMF_ERR_STOPPED, 0, "training stopped after epoch %u",
-                             epoch);
-            stop = 1;
-        }
-        if (stop) {
-            if (keep_best && best_epoch != epoch)
+        if (es.valid_rmse < t->ref_valid * (1.0 - params->tol)) {
+            t->ref_valid = es.valid_rmse;
+            t->since = 0;
+        } else if (params->patience && ++t->since >= params->patience) {
+            t->stop = 1;
+            if (t->best_epoch != epoch)
                 hogmf__log(params, 0,
                            "stopping after epoch %u: validation RMSE has not improved by %g "
                            "for %u epochs; restoring epoch %u (%.6f)",
-                           epoch, params->tol, since, best_epoch, best_valid);
-            break;
+                           epoch, params->tol, t->since, t->best_epoch, t->best_valid);
         }
     }
-    if (keep_best && best_epoch != model->epochs_run) {
-        snap_copy(model, &best, 1);
-        model->best_epoch = best_epoch;
-        model->valid_rmse = best_valid;
-        model->train_rmse = best_valid_train;
-    }
-    free(vx);
-    free(best.P);
-    free(best.Q);
-    free(best.bu);
-    free(best.bi);
-    *out = model;
-    return st;
+    model->train_rmse = es.train_rmse;
+    model->valid_rmse = es.valid_rmse;
+    model->best_epoch = epoch;
+    return HOGMF_OK;
+}
 
-fail:
-    free(vx);
-    free(best.P);
-    free(best.Q);
-    free(best.bu);
-    free(best.bi);
-    hogmf_model_free(&model);
+hogmf_status hogmf_trainer_finish(hogmf_trainer *t, hogmf_model **out, hogmf_error *err)
+{
+    (void)err;
+    *out = NULL;
+    hogmf_model *model = t->model;
+    if (t->keep_best && t->best_epoch && t->best_epoch != t->epoch) {
+        best_copy(t, 1);
+        model->best_epoch = t->best_epoch;
+        model->valid_rmse = t->best_valid;
+        model->train_rmse = t->best_valid_train;
+    }
+    t->model = NULL;
+    *out = model;
+    return HOGMF_OK;
+}
+
+const hogmf_model *hogmf_trainer_model(const hogmf_trainer *t)
+{
+    return t->model;
+}
+
+hogmf_status hogmf_train(hogmf_ratings *train, const hogmf_ratings *valid,
+                         const hogmf_params *params, hogmf_model **out, hogmf_error *err)
+{
+    *out = NULL;
+    hogmf_trainer *t = NULL;
+    hogmf_status st = hogmf_trainer_new(train, valid, params, &t, err);
+    while (st == HOGMF_OK && !hogmf_trainer_done(t)) {
+        hogmf_epoch_stats es;
+        st = hogmf_trainer_epoch(t, &es, err);
+        if (st == HOGMF_OK && params->on_epoch && params->on_epoch(params->ctx, &es))
+            st = hogmf__fail(err, HOGMF_ERR_STOPPED, 0, "training stopped after epoch %u",
+                             es.epoch);
+    }
+    if (st == HOGMF_OK || st == HOGMF_ERR_STOPPED) {
+        hogmf_error ferr = {0};
+        hogmf_status fst = hogmf_trainer_finish(t, out, &ferr);
+        if (fst != HOGMF_OK) {
+            if (err)
+                *err = ferr;
+            st = fst;
+        }
+    }
+    hogmf_trainer_free(&t);
     return st;
 }

@@ -1,0 +1,454 @@
+#!/bin/sh
+# cli_test.sh - end-to-end tests of the hogmf command: usage and exit codes, determinism of
+# gen/split/train, the JSON log, eval and predict output, malformed and corrupt inputs,
+# divergence and failed writes, and (when the data is present) MovieLens 100K accuracy.
+# It does not test the library's internals; tests/check_*.c do that.
+#
+#   HOGMF=build/hogmf sh tests/cli_test.sh      (from the repository root; `make check-cli`)
+#   ML100K=DIR   MovieLens 100K folder [../shared/data/ml-100k]; its tests skip when absent.
+#
+# The last line is "N passed, M failed"; the exit status is non-zero when M > 0.
+
+set -u
+
+HOGMF=${HOGMF:-build/hogmf}
+case $HOGMF in
+/*) ;;
+*) HOGMF=$(pwd)/$HOGMF ;;
+esac
+if [ ! -x "$HOGMF" ]; then
+    echo "cli_test: $HOGMF is not an executable; run 'make' first" >&2
+    exit 2
+fi
+ML=${ML100K:-../shared/data/ml-100k}
+
+T=$(mktemp -d "${TMPDIR:-/tmp}/hogmf-cli.XXXXXX") || exit 2
+trap 'rm -rf "$T"' EXIT
+trap 'exit 130' INT TERM
+
+PASS=0
+FAIL=0
+RC=0
+
+# ---------------------------------------------------------------- helpers
+
+ok() {
+    PASS=$((PASS + 1))
+}
+
+# bad NAME DETAIL: records a failure and shows the last command's stderr.
+bad() {
+    FAIL=$((FAIL + 1))
+    echo "FAIL: $1: $2"
+    if [ -s "$T/err" ]; then
+        sed -n '1,5s/^/    stderr: /p' "$T/err"
+    fi
+}
+
+# check NAME CONDITION...: passes when the test(1) condition holds.
+check() {
+    name=$1
+    shift
+    if [ "$@" ]; then ok; else bad "$name" "expected [ $* ]"; fi
+}
+
+# run CMD...: runs a command with stdout in $T/out, stderr in $T/err, exit status in RC.
+run() {
+    "$@" >"$T/out" 2>"$T/err"
+    RC=$?
+}
+
+# hm ARGS...: runs hogmf through run.
+hm() {
+    run "$HOGMF" "$@"
+}
+
+# expect_rc WANT NAME: checks the exit status of the last run.
+expect_rc() {
+    if [ "$RC" -eq "$1" ]; then ok; else bad "$2" "exit status $RC, expected $1"; fi
+}
+
+# expect_err PATTERN NAME: the last run's stderr matches the extended regular expression.
+expect_err() {
+    if grep -Eq -- "$1" "$T/err"; then ok; else bad "$2" "stderr does not match /$1/"; fi
+}
+
+# expect_same FILE1 FILE2 NAME: the two files are byte-identical.
+expect_same() {
+    if cmp -s "$1" "$2"; then ok; else bad "$3" "$1 and $2 differ"; fi
+}
+
+# lines FILE: number of lines of FILE.
+lines() {
+    wc -l <"$1" | tr -d ' '
+}
+
+# num_lt A B: A < B as real numbers.
+num_lt() {
+    awk -v a="$1" -v b="$2" 'BEGIN { exit !(a + 0 < b + 0) }'
+}
+
+# no_temp DIR BASE NAME: no BASE.tmp.* file was left behind in DIR.
+no_temp() {
+    left=$(find "$1" -maxdepth 1 -name "$2.tmp.*" 2>/dev/null | head -n 1)
+    if [ -z "$left" ]; then ok; else bad "$3" "temporary file left behind: $left"; fi
+}
+
+skip() {
+    echo "skip: $*"
+}
+
+# ---------------------------------------------------------------- help, usage, exit code 2
+
+hm --help
+expect_rc 0 "hogmf --help"
+check "hogmf --help prints usage" "$(grep -c '^usage: hogmf' "$T/out")" -eq 1
+hm --version
+expect_rc 0 "hogmf --version"
+check "hogmf --version prints a version" "$(grep -Ec '^hogmf [0-9]+\.[0-9]+\.[0-9]+$' "$T/out")" -eq 1
+for cmd in train eval predict split gen; do
+    hm "$cmd" --help
+    expect_rc 0 "hogmf $cmd --help"
+    check "hogmf $cmd --help prints its usage" "$(grep -c "^usage: hogmf $cmd" "$T/out")" -eq 1
+done
+
+hm
+expect_rc 2 "hogmf without a command"
+hm frobnicate
+expect_rc 2 "unknown command"
+expect_err "unknown command 'frobnicate'" "unknown command is named"
+for cmd in train eval predict split gen; do
+    hm "$cmd" --no-such-option
+    expect_rc 2 "hogmf $cmd: unknown option"
+    expect_err "unknown option '--no-such-option'" "hogmf $cmd: unknown option is named"
+done
+hm train --lr
+expect_rc 2 "train --lr without its value"
+expect_err "--lr needs a value" "train: missing value is named"
+hm train -o "$T/m"
+expect_rc 2 "train without TRAIN_FILE"
+hm train "$T/x.csv"
+expect_rc 2 "train without -o"
+expect_err "-o MODEL is required" "train: missing -o is named"
+hm eval "$T/m"
+expect_rc 2 "eval with one argument"
+hm predict "$T/m"
+expect_rc 2 "predict with one argument"
+hm split --seed 3 "$T/x.csv" "$T/a" "$T/b"
+expect_rc 2 "split without --test-fraction"
+hm gen --users 10
+expect_rc 2 "gen without -o"
+hm train -k abc -o "$T/m" "$T/x.csv"
+expect_rc 2 "train -k abc"
+expect_err "'abc'" "train: bad value is quoted"
+hm train --lr -1 -o "$T/m" "$T/x.csv"
+expect_rc 2 "train --lr -1"
+hm train --threads 2x -o "$T/m" "$T/x.csv"
+expect_rc 2 "train --threads 2x"
+hm split --test-fraction 1.5 "$T/x.csv" "$T/a" "$T/b"
+expect_rc 2 "split --test-fraction 1.5"
+hm eval --format xml "$T/m" "$T/x.csv"
+expect_rc 2 "eval --format xml"
+hm gen --users 10 --items 10 --ratings 51 -o "$T/toomany.csv"
+expect_rc 2 "gen with more ratings than half of users x items"
+
+# ---------------------------------------------------------------- gen
+
+G=$T/g.csv
+hm gen --users 300 --items 200 --ratings 20000 --seed 5 -o "$G"
+expect_rc 0 "gen csv"
+hm gen --users 300 --items 200 --ratings 20000 --seed 5 -o "$T/g2.csv"
+expect_same "$G" "$T/g2.csv" "gen is deterministic for a seed"
+hm gen --users 300 --items 200 --ratings 20000 --seed 6 -o "$T/g3.csv"
+if cmp -s "$G" "$T/g3.csv"; then bad "gen: another seed gives another file" "files equal"; else ok; fi
+check "gen csv: ratings + 1 header line" "$(lines "$G")" -eq 20001
+check "gen csv: header line" "$(head -n 1 "$G" | grep -c '^[A-Za-z]')" -eq 1
+hm gen --users 300 --items 200 --ratings 1234 --seed 5 --format tsv -o "$T/g.tsv"
+expect_rc 0 "gen tsv"
+check "gen tsv: exactly the ratings, no header" "$(lines "$T/g.tsv")" -eq 1234
+check "gen: distinct (user, item) pairs" \
+    "$(cut -f1,2 "$T/g.tsv" | sort -u | wc -l | tr -d ' ')" -eq 1234
+check "gen: half stars within 0.5..5" "$(awk -F'\t' '
+    { r = $3 * 2; if (r != int(r) || $3 < 0.5 || $3 > 5) bad++ } END { print bad + 0 }' \
+    "$T/g.tsv")" -eq 0
+
+# ---------------------------------------------------------------- split
+
+TR=$T/tr.csv
+TE=$T/te.csv
+hm split --test-fraction 0.2 --seed 3 "$G" "$TR" "$TE"
+expect_rc 0 "split"
+check "split: 16000 training ratings (+ header)" "$(lines "$TR")" -eq 16001
+check "split: 4000 test ratings (+ header)" "$(lines "$TE")" -eq 4001
+hm split --test-fraction 0.2 --seed 3 "$G" "$T/tr2.csv" "$T/te2.csv"
+expect_same "$TR" "$T/tr2.csv" "split is deterministic (train)"
+expect_same "$TE" "$T/te2.csv" "split is deterministic (test)"
+tail -n +2 "$G" | cut -d, -f1-3 | sort >"$T/all.sorted"
+tail -n +2 "$TR" >"$T/union"
+tail -n +2 "$TE" >>"$T/union"
+sort "$T/union" >"$T/union.sorted"
+expect_same "$T/all.sorted" "$T/union.sorted" "split: train + test is the input, nothing lost"
+
+# ---------------------------------------------------------------- train: determinism, log
+
+hm train --threads 1 --seed 7 -e 5 -o "$T/m1" "$G"
+expect_rc 0 "train --threads 1 --seed 7"
+hm train --threads 1 --seed 7 -e 5 -q -o "$T/m2" "$G"
+expect_rc 0 "train --threads 1 --seed 7 -q"
+expect_same "$T/m1" "$T/m2" "one thread, one seed: byte-identical models"
+check "train -q prints nothing" "$(wc -c <"$T/err" | tr -d ' ')" -eq 0
+hm train --threads 1 --seed 8 -e 5 -q -o "$T/m3" "$G"
+if cmp -s "$T/m1" "$T/m3"; then bad "train: another seed gives another model" "equal"; else ok; fi
+hm train --threads 2 -e 5 -q -o "$T/m4" "$G"
+expect_rc 0 "train --threads 2"
+
+LOGRE='^\{"epoch": [0-9]+, "train_rmse": [0-9.eE+-]+, "valid_rmse": (null|[0-9.eE+-]+), "epoch_seconds": [0-9.eE+-]+, "updates_per_second": [0-9.eE+-]+\}$'
+hm train --threads 1 -e 4 -q --log "$T/log.jsonl" -o "$T/ml" "$TR"
+expect_rc 0 "train --log"
+check "log: one line per epoch" "$(lines "$T/log.jsonl")" -eq 4
+check "log: every line has the keys" "$(grep -Ec "$LOGRE" "$T/log.jsonl")" -eq 4
+check "log: epochs numbered 1..4" "$(sed 's/^{"epoch": \([0-9]*\),.*/\1/' "$T/log.jsonl" |
+    tr '\n' ' ')" = "1 2 3 4 "
+check "log: valid_rmse is null without validation" \
+    "$(grep -c '"valid_rmse": null,' "$T/log.jsonl")" -eq 4
+check "log: positive epoch_seconds and updates_per_second" "$(awk '
+    { s = $0; sub(/.*"epoch_seconds": /, "", s); sub(/,.*/, "", s)
+      u = $0; sub(/.*"updates_per_second": /, "", u); sub(/}.*/, "", u)
+      if (!(s + 0 > 0 && u + 0 > 0)) bad++ } END { print bad + 0 }' "$T/log.jsonl")" -eq 0
+
+hm train --threads 1 -e 3 --validate "$TE" --log "$T/logv.jsonl" -o "$T/mv" "$TR"
+expect_rc 0 "train --validate"
+check "log with validation: numeric valid_rmse" \
+    "$(grep -Ec '"valid_rmse": [0-9]' "$T/logv.jsonl")" -eq 3
+check "train --validate: epoch lines show valid_rmse" \
+    "$(grep -Ec '^epoch +[0-9]+ +train_rmse +[0-9.]+ +valid_rmse +[0-9.]+' "$T/err")" -eq 3
+
+# ---------------------------------------------------------------- holdout
+
+hm train --holdout 0.2 --threads 1 -e 3 -o "$T/mh" "$G"
+expect_rc 0 "train --holdout 0.2"
+expect_err "holding out 4000 of 20000 ratings" "holdout: 20% of 20000 held out"
+check "holdout: epoch lines show validation RMSE" \
+    "$(grep -Ec '^epoch +[0-9]+ +train_rmse +[0-9.]+ +valid_rmse +[0-9.]+' "$T/err")" -eq 3
+expect_err "valid_rmse [0-9.]+" "holdout: final validation RMSE printed"
+hm train --holdout 0.2 --validate "$TE" -o "$T/mh2" "$G"
+expect_rc 2 "--holdout with --validate"
+
+# ---------------------------------------------------------------- eval
+
+M=$T/m
+hm train --threads 1 --seed 7 -e 10 -q -o "$M" "$TR"
+expect_rc 0 "train on the split"
+hm eval "$M" "$TE"
+expect_rc 0 "eval"
+LAST=$(tail -n 1 "$T/out")
+check "eval: last line is rmse=.. mae=.. n=.." \
+    "$(echo "$LAST" | grep -Ec '^rmse=[0-9.]+ mae=[0-9.]+ n=[0-9]+$')" -eq 1
+check "eval: n is the number of test ratings" "${LAST##*n=}" = 4000
+RMSE=$(echo "$LAST" | sed 's/^rmse=\([0-9.]*\) .*/\1/')
+if num_lt "$RMSE" 1.0; then ok; else bad "eval: test RMSE below 1.0" "rmse=$RMSE"; fi
+hm eval --threads 1 "$M" "$TE"
+check "eval: same result with one thread" "$(tail -n 1 "$T/out")" = "$LAST"
+hm eval "$M" - <"$TE"
+check "eval: reads standard input as '-'" "$(tail -n 1 "$T/out")" = "$LAST"
+
+# CRLF line ends, a UTF-8 byte order mark and no final newline give the same result.
+awk 'BEGIN { printf "\357\273\277" } NR > 1 { printf "\r\n" } { printf "%s", $0 }' "$TE" \
+    >"$T/te_crlf.csv"
+hm eval "$M" "$T/te_crlf.csv"
+expect_rc 0 "eval: CRLF + BOM + no final newline"
+check "eval: CRLF + BOM + no final newline give the same figures" "$(tail -n 1 "$T/out")" = "$LAST"
+
+# A repeated (user, item) pair: the last one wins, n counts pairs once.
+cp "$TE" "$T/te_dup.csv"
+sed -n 2p "$TE" | awk -F, -v OFS=, '{ $3 = ($3 == 5 ? 1 : 5); print }' >>"$T/te_dup.csv"
+hm eval "$M" "$T/te_dup.csv"
+expect_rc 0 "eval with a duplicate pair"
+check "eval: duplicates counted once" "${LAST##*n=}" = "$(tail -n 1 "$T/out" | sed 's/.*n=//')"
+expect_err "1 duplicate" "eval: duplicate reported on stderr"
+
+# ---------------------------------------------------------------- predict
+
+# Known pairs, an unknown user, an unknown item, both unknown, a repeat, out of order,
+# with and without a rating column.
+{
+    sed -n 5p "$TR" | cut -d, -f1,2
+    echo "4000000000,1"
+    sed -n 3p "$TR" | cut -d, -f1,2
+    echo "$(sed -n 3p "$TR" | cut -d, -f1),999999"
+    echo "4294967295,4294967294,3"
+    sed -n 5p "$TR" | cut -d, -f1,2
+    sed -n 2p "$TR"
+} >"$T/pin.csv"
+hm predict "$M" "$T/pin.csv"
+expect_rc 0 "predict"
+check "predict: one line per input line" "$(lines "$T/out")" -eq "$(lines "$T/pin.csv")"
+cut -d, -f1,2 "$T/pin.csv" | tr , ' ' >"$T/pin.ids"
+cut -d' ' -f1,2 "$T/out" >"$T/pout.ids"
+expect_same "$T/pin.ids" "$T/pout.ids" "predict: input's ids in input order"
+RANGE=$(tail -n +2 "$TR" | awk -F, 'NR == 1 { lo = hi = $3 }
+    { if ($3 < lo) lo = $3; if ($3 > hi) hi = $3 } END { print lo, hi }')
+check "predict: every prediction within the training range ($RANGE)" "$(awk -v range="$RANGE" '
+    BEGIN { split(range, b, " ") }
+    NF != 3 || $3 !~ /^[0-9.eE+-]+$/ || $3 + 0 < b[1] + 0 || $3 + 0 > b[2] + 0 { bad++ }
+    END { print bad + 0 }' "$T/out")" -eq 0
+expect_err "3 of 7 lines have a user or item unknown" "predict: unknown ids counted on stderr"
+check "predict: a repeated line gets the same prediction" \
+    "$(sed -n 1p "$T/out")" = "$(sed -n 6p "$T/out")"
+cp "$T/out" "$T/pred.stdout"
+hm predict "$M" "$T/pin.csv" -o "$T/pred.out"
+expect_rc 0 "predict -o"
+expect_same "$T/pred.stdout" "$T/pred.out" "predict -o writes what stdout gets"
+
+# Ids up to 2^32-1 are kept through training, the model file and predict.
+printf '4294967295\t0\t5\n0\t4294967295\t1\n4294967295\t4294967295\t3\n7\t0\t2\n' >"$T/bigids.tsv"
+hm train -q --threads 1 -e 2 -k 2 -o "$T/mbig" "$T/bigids.tsv"
+expect_rc 0 "train with ids 0 and 4294967295"
+hm predict "$T/mbig" "$T/bigids.tsv"
+expect_rc 0 "predict with ids 0 and 4294967295"
+check "predict: ids 0 and 4294967295 are known to the model" "$(wc -c <"$T/err" | tr -d ' ')" -eq 0
+check "predict: ids printed back unchanged" "$(cut -d' ' -f1,2 "$T/out" | tr '\n' ';')" \
+    = "4294967295 0;0 4294967295;4294967295 4294967295;7 0;"
+printf '1\t2\t3\n4294967296\t2\t3\n' >"$T/hugeid.tsv"
+hm train -q -o "$T/mhuge" "$T/hugeid.tsv"
+expect_rc 2 "an id above 4294967295 is rejected"
+expect_err "hugeid.tsv:2:" "an id above 4294967295: FILE:LINE"
+
+# ---------------------------------------------------------------- malformed and missing input
+
+printf 'user,item,rating\n1,2,3\n2,3,x\n3,4,5\n' >"$T/bad.csv"
+hm train -q -o "$T/mbad" "$T/bad.csv"
+expect_rc 2 "train: malformed ratings file"
+expect_err "bad.csv:3:" "train: message names FILE:3:"
+expect_err "'x'" "train: message quotes the bad field"
+check "train: no model written from a malformed file" ! -e "$T/mbad"
+hm eval "$M" "$T/bad.csv"
+expect_rc 2 "eval: malformed ratings file"
+expect_err "bad.csv:3:" "eval: message names FILE:3:"
+hm split --test-fraction 0.5 "$T/bad.csv" "$T/sa" "$T/sb"
+expect_rc 2 "split: malformed ratings file"
+expect_err "bad.csv:3:" "split: message names FILE:3:"
+printf '1\t2\t3\n2\t3\t4\n3\t4\n' >"$T/short.tsv"
+hm train -q -o "$T/mbad" "$T/short.tsv"
+expect_rc 2 "train: a line with a missing field"
+expect_err "short.tsv:3:" "missing field: FILE:3:"
+printf '1,2,3\n2,3,nan\n' >"$T/nan.csv"
+hm train -q -o "$T/mbad" "$T/nan.csv"
+expect_rc 2 "train: a NaN rating"
+expect_err "nan.csv:2:" "NaN rating: FILE:2:"
+printf 'user,item,rating\n' >"$T/empty.csv"
+hm train -q -o "$T/mbad" "$T/empty.csv"
+expect_rc 2 "train: a file with no ratings"
+
+hm train -q -o "$T/mx" "$T/does-not-exist.csv"
+expect_rc 2 "train: missing ratings file"
+expect_err "does-not-exist.csv" "train: missing file is named"
+hm eval "$M" "$T/does-not-exist.csv"
+expect_rc 2 "eval: missing ratings file"
+hm eval "$T/no-model" "$TE"
+expect_rc 2 "eval: missing model file"
+expect_err "no-model" "eval: missing model is named"
+hm predict "$T/no-model" "$T/pin.csv"
+expect_rc 2 "predict: missing model file"
+hm split --test-fraction 0.2 "$T/does-not-exist.csv" "$T/sa" "$T/sb"
+expect_rc 2 "split: missing ratings file"
+hm train -q -o "$T/mx" "$T"
+expect_rc 2 "train: a directory as ratings file"
+
+# ---------------------------------------------------------------- corrupt model
+
+SIZE=$(wc -c <"$M" | tr -d ' ')
+head -c $((SIZE - 7)) "$M" >"$T/m.trunc"
+hm eval "$T/m.trunc" "$TE"
+expect_rc 2 "eval: truncated model"
+expect_err "m.trunc: .*(truncat|size|corrupt)" "truncated model: clear message"
+# Change one byte in the middle of the factors.
+OFF=$((SIZE / 2))
+BYTE=$(od -An -tu1 -j "$OFF" -N 1 "$M" | tr -d ' ')
+{
+    head -c "$OFF" "$M"
+    # shellcheck disable=SC2059 # the format is the octal escape of the new byte
+    printf "\\$(printf %o $(((BYTE + 1) % 256)))"
+    tail -c $((SIZE - OFF - 1)) "$M"
+} >"$T/m.flip"
+check "corrupt model: same size, one byte differs" \
+    "$(cmp -l "$M" "$T/m.flip" | wc -l | tr -d ' ')" -eq 1
+hm eval "$T/m.flip" "$TE"
+expect_rc 2 "eval: model with a flipped byte"
+expect_err "m.flip: .*(checksum|corrupt)" "flipped byte: clear message"
+hm predict "$T/m.flip" "$T/pin.csv"
+expect_rc 2 "predict: model with a flipped byte"
+check "predict: no output from a corrupt model" "$(wc -c <"$T/out" | tr -d ' ')" -eq 0
+hm eval "$TE" "$TE"
+expect_rc 2 "eval: a ratings file as model"
+expect_err "magic|not a valid hogmf model" "ratings file as model: clear message"
+: >"$T/m.empty"
+hm eval "$T/m.empty" "$TE"
+expect_rc 2 "eval: an empty model file"
+
+# ---------------------------------------------------------------- divergence
+
+hm train --lr 50 --threads 1 -e 5 -o "$T/mdiv" "$TR"
+expect_rc 3 "train --lr 50 diverges with exit status 3"
+expect_err "learning rate|--lr" "divergence message names the learning rate"
+check "diverged training writes no model" ! -e "$T/mdiv"
+
+# ---------------------------------------------------------------- failed writes
+
+# A full device. As root the node is re-created in the temporary folder, so a regression
+# (a temporary file renamed over the target) can never replace the system's /dev/full.
+if [ "$(id -u)" -eq 0 ] && mknod "$T/full" c 1 7 2>/dev/null; then
+    FULL=$T/full
+else
+    FULL=/dev/full
+fi
+FULLDIR=$(dirname "$FULL")
+hm train -q --threads 1 -e 2 -o "$FULL" "$TR"
+check "train -o $FULL: non-zero exit" "$RC" -ne 0
+check "train -o $FULL: exit status 1 or 2, not a crash" "$RC" -le 2
+no_temp "$FULLDIR" full "train -o $FULL: no temporary file left"
+check "train -o $FULL: still a character device" -c "$FULL"
+hm predict "$M" "$T/pin.csv" -o "$FULL"
+check "predict -o $FULL: non-zero exit" "$RC" -ne 0
+no_temp "$FULLDIR" full "predict -o $FULL: no temporary file left"
+run sh -c '"$1" predict "$2" "$3" >/dev/full' sh "$HOGMF" "$M" "$T/pin.csv"
+check "predict to a full stdout: non-zero exit" "$RC" -ne 0
+
+hm train -q --threads 1 -e 2 -o "$T/no/such/dir/m" "$TR"
+check "train -o in a missing folder: non-zero exit" "$RC" -ne 0
+expect_err "no/such/dir/m" "train -o in a missing folder: path named"
+check "train -o in a missing folder: nothing created" ! -e "$T/no"
+
+# A file size limit makes the write fail half-way (EFBIG): the old model stays intact and
+# no temporary file is left.
+mkdir "$T/lim"
+cp "$M" "$T/lim/model"
+run sh -c 'trap "" XFSZ; ulimit -f 8 && exec "$1" train -q --threads 1 -e 2 -o "$2" "$3"' \
+    sh "$HOGMF" "$T/lim/model" "$TR"
+check "train: write failing half-way exits non-zero" "$RC" -ne 0
+expect_same "$M" "$T/lim/model" "train: failed write leaves the old model intact"
+no_temp "$T/lim" model "train: failed write leaves no temporary file"
+run sh -c 'trap "" XFSZ; ulimit -f 1 && exec "$1" split --test-fraction 0.2 "$2" "$3" "$4"' \
+    sh "$HOGMF" "$G" "$T/lim/tr" "$T/lim/te"
+check "split: write failing half-way exits non-zero" "$RC" -ne 0
+check "split: no partial output" "$(find "$T/lim" -name 't[re]*' | wc -l | tr -d ' ')" -eq 0
+
+# ---------------------------------------------------------------- MovieLens 100K
+
+if [ -r "$ML/u1.base" ] && [ -r "$ML/u1.test" ]; then
+    hm train --validate "$ML/u1.test" -o "$T/ml100k" "$ML/u1.base"
+    expect_rc 0 "MovieLens 100K: train u1.base --validate u1.test"
+    expect_err "format tsv" "MovieLens 100K: u1.base detected as tsv"
+    hm eval "$T/ml100k" "$ML/u1.test"
+    expect_rc 0 "MovieLens 100K: eval u1.test"
+    LAST=$(tail -n 1 "$T/out")
+    check "MovieLens 100K: n=20000" "${LAST##*n=}" = 20000
+    RMSE=$(echo "$LAST" | sed 's/^rmse=\([0-9.]*\) .*/\1/')
+    echo "MovieLens 100K u1.test: $LAST"
+    if num_lt "$RMSE" 0.94; then ok; else bad "MovieLens 100K: RMSE below 0.94" "$LAST"; fi
+else
+    skip "MovieLens 100K not found at $ML (set ML100K=DIR); its tests did not run"
+fi
+
+echo "$PASS passed, $FAIL failed"
+[ "$FAIL" -eq 0 ]
