@@ -25,6 +25,10 @@ struct hogmf_trainer {
     uint32_t since;        /* epochs without an improvement of tol relative to ref_valid */
     uint32_t best_epoch;   /* epoch of best_valid */
     int stop;              /* early stopping has triggered */
+    double last_monitor;   /* bold driver: RMSE it compared against last epoch (INFINITY) */
+    float *gp, *gq;        /* adagrad: per-row accumulated squared gradients of P and Q, and
+                            * of the biases in gbu, gbi (NULL unless HOGMF_LR_ADAGRAD) */
+    float *gbu, *gbi;
 };
 
 #endif
