@@ -14,10 +14,12 @@ NATIVE  ?= 1
 OMP_FLAGS  := $(if $(filter 1,$(OPENMP)),-fopenmp,)
 ARCH_FLAGS := $(if $(filter 1,$(NATIVE)),-march=native,)
 WARN       := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unknown-pragmas
+HWLOC_CFLAGS := $(shell pkg-config --cflags hwloc 2>/dev/null)
+HWLOC_LIBS   := $(shell pkg-config --libs hwloc 2>/dev/null || echo -lhwloc)
 ALL_CFLAGS := -std=c11 -O3 -g $(ARCH_FLAGS) -ffp-contract=fast $(OMP_FLAGS) $(WARN) \
-              -Iinclude -Isrc -D_GNU_SOURCE $(CFLAGS)
+              -Iinclude -Isrc -D_GNU_SOURCE $(HWLOC_CFLAGS) $(CFLAGS)
 ALL_LDFLAGS := $(OMP_FLAGS) $(LDFLAGS)
-LIBS       := -lz -lm
+LIBS       := $(HWLOC_LIBS) -lz -lm
 CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lrt -lpthread -lm)
 CHECK_CFLAGS := $(shell pkg-config --cflags check 2>/dev/null)
 

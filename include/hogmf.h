@@ -90,6 +90,11 @@ typedef struct hogmf_read_options {
     hogmf_format format;   /* HOGMF_FORMAT_AUTO to detect */
     int allow_no_rating;   /* 1: lines of "user item" are accepted with r = NAN (predict) */
     int keep_duplicates;   /* 1: keep every line in file order (predict); 0: last one wins */
+    /* Optional progress callback, called after each chunk read (a few MB) with the bytes of
+     * the file consumed so far and its size in bytes (0 when unknown: standard input, a
+     * pipe). Only hogmf_ratings_read calls it; NULL (the default) for none. */
+    void (*progress)(void *ctx, uint64_t bytes_done, uint64_t bytes_total);
+    void *progress_ctx;    /* passed to progress */
 } hogmf_read_options;
 
 /* Returns the default read options: automatic format, ratings required, last one wins. */
@@ -311,6 +316,25 @@ hogmf_gen_params hogmf_gen_params_default(void);
  * popularity, biases, rank-`rank` structure, noise, half stars 0.5..5), deterministic for a
  * seed, atomically. */
 hogmf_status hogmf_gen_write(const hogmf_gen_params *gp, const char *path, hogmf_error *err);
+
+/* ---------------------------------------------------------------- topology */
+
+/* The machine as hwloc reports it. Cache sizes are what the firmware claims (virtual
+ * machines may report nonsense). */
+typedef struct hogmf_topology {
+    int packages, numa_nodes, cores, pus; /* in the machine (allowed part) */
+    int usable_cores, usable_pus;         /* in this process's binding (taskset, cgroups) */
+    uint64_t l2_bytes, l3_bytes;          /* first L2 and L3 cache; 0 if unknown */
+    char allowed[256];                    /* allowed cpuset as a list ("0-3,8") */
+    char bound[256];                      /* this process's cpuset as a list */
+} hogmf_topology;
+
+/* Fills *out. HOGMF_ERR_IO when hwloc cannot read the topology. */
+hogmf_status hogmf_topology_get(hogmf_topology *out, hogmf_error *err);
+
+/* The instruction set the plain SGD step uses here: "avx512", "avx2" or "portable". The
+ * environment variable HOGMF_ISA=portable|avx2 lowers it (for comparisons). */
+const char *hogmf_kernel_name(void);
 
 /* ---------------------------------------------------------------- utilities */
 

@@ -148,10 +148,48 @@ float hogmf__sgd_update(float *restrict p, float *restrict q, float *restrict bu
 /* Unclipped prediction mu + bu + bi + p.q for k factors. */
 float hogmf__dot(const float *restrict p, const float *restrict q, uint32_t k);
 
-/* One Hogwild epoch over samples[0..nnz): the array is cut into `threads` contiguous chunks,
- * each thread shuffles its chunk with its own RNG (seed, epoch, thread) and applies SGD. */
-void hogmf__hogwild_epoch(hogmf_model *model, hogmf_rating *samples, size_t nnz, int threads,
-                          uint64_t seed, uint32_t epoch, float lr);
+/* What a pass of SGD steps needs besides the ratings. */
+typedef struct hogmf_sgd_ctx {
+    float *P, *Q, *bu, *bi;  /* the model's arrays */
+    uint32_t stride, k;      /* padded row length and factors */
+    float mu, lr;            /* global mean, learning rate of this epoch */
+    float lambda_b, lambda_p, lambda_q; /* L2 */
+    float l1_p, l1_q;        /* L1 (soft threshold); 0 for none */
+    int nonneg;              /* project factors onto >= 0 */
+    float *gp, *gq, *gbu, *gbi; /* AdaGrad accumulators per row; NULL for a plain rate */
+} hogmf_sgd_ctx;
+
+typedef enum hogmf_isa { HOGMF_ISA_PORTABLE = 0, HOGMF_ISA_AVX2 = 1, HOGMF_ISA_AVX512 = 2 } hogmf_isa;
+
+/* Applies the step to x[start..hi) then x[lo..start) (lo <= start < hi, or lo == hi). */
+typedef void (*hogmf_sgd_range_fn)(const hogmf_sgd_ctx *c, const hogmf_rating *x, size_t lo,
+                                   size_t hi, size_t start);
+
+/* The fastest loop for c on this machine (general loop when AdaGrad, L1 or nonneg is on);
+ * *isa (may be NULL) tells which. */
+hogmf_sgd_range_fn hogmf__sgd_select(const hogmf_sgd_ctx *c, hogmf_isa *isa);
+const char *hogmf__isa_name(hogmf_isa isa);
+
+/* ---------------------------------------------------------------- schedules (schedule.c) */
+
+/* The ratings cut into a G x G grid of tiles by user block and item block, after a random
+ * permutation of users and items; blocks are balanced by rating count. The ratings array is
+ * reordered once so that each tile is contiguous. */
+typedef struct hogmf_grid {
+    uint32_t G;       /* tiles per side */
+    size_t *start;    /* G*G + 1 offsets into the ratings, tile t = ub * G + ib */
+} hogmf_grid;
+
+/* Builds the grid (reorders x in place, O(nnz)). NULL when out of memory. */
+hogmf_grid *hogmf__grid_build(hogmf_rating *x, size_t nnz, uint32_t m, uint32_t n, uint32_t G,
+                              uint64_t seed);
+void hogmf__grid_free(hogmf_grid *g);
+
+/* One epoch over x[0..nnz) with the given order and schedule (grid needed for the order
+ * HOGMF_ORDER_BLOCKS and the schedule HOGMF_SCHEDULE_BLOCKS). Threads from `threads`. */
+void hogmf__run_epoch(const hogmf_sgd_ctx *c, hogmf_rating *x, size_t nnz,
+                      const hogmf_grid *grid, hogmf_order order, hogmf_schedule schedule,
+                      int threads, uint64_t seed, uint32_t epoch);
 
 /* ---------------------------------------------------------------- evaluation (eval.c) */
 
@@ -164,6 +202,10 @@ void hogmf__eval_sums(const hogmf_model *model, const hogmf_rating *samples, siz
 /* Copy of a set's ratings with u and i translated into the model's dense indices
  * (HOGMF_UNKNOWN where absent). Returns NULL when out of memory. *unknown counts them. */
 hogmf_rating *hogmf__remap(const hogmf_model *model, const hogmf_ratings *set, size_t *unknown);
+
+/* Binds the `threads` OpenMP threads one per usable core (topo.c). Returns 0, or -1 after
+ * reporting through params->log when some could not be bound (they stay unbound). */
+int hogmf__pin_threads(hogmf_pin pin, int threads, const hogmf_params *params);
 
 /* Threads to use for a parameter value (0 = all available). */
 int hogmf__threads(int requested);

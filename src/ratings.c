@@ -2,7 +2,8 @@
  * ratings.c - reading ratings files: format detection, strict line parsing with
  * FILE:LINE errors, id maps (original id -> dense index in order of first appearance) and
  * "last one wins" removal of duplicate (user, item) pairs. Also splits and text output.
- * Reads plain files and standard input in chunks; it does not decompress.
+ * Reads plain and gzip-compressed files (detected by their magic bytes, not their name) and
+ * standard input in chunks; a file that shrinks while it is read is an error, not a short set.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "internal.h"
@@ -13,6 +14,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #define CHUNK_SIZE (4u << 20)      /* bytes read at a time */
 #define MAX_LINE (1u << 20)        /* longest accepted line */
@@ -38,7 +40,7 @@ const char *hogmf_format_name(hogmf_format format)
 
 hogmf_read_options hogmf_read_options_default(void)
 {
-    hogmf_read_options o = {HOGMF_FORMAT_AUTO, 0, 0};
+    hogmf_read_options o = {.format = HOGMF_FORMAT_AUTO};
     return o;
 }
 
@@ -284,33 +286,30 @@ static int looks_like_header(const char *f, size_t len)
     return !(is_digit(c) || c == '-' || c == '+' || c == '.');
 }
 
-static hogmf_status parse_line(parser *ps, const char *s, size_t len)
+/* Offset of the first control byte other than TAB and CR (a sign of binary data), or len.
+ * Only called on lines that failed to parse or are skipped as a header, so the common path
+ * pays nothing for it. */
+static size_t find_control(const char *s, size_t len)
 {
-    if (ps->line == 1 && len >= 3 && memcmp(s, "\xEF\xBB\xBF", 3) == 0) {
-        s += 3;
-        len -= 3;
+    for (size_t j = 0; j < len; j++) {
+        unsigned char c = (unsigned char)s[j];
+        if ((c < 32 && c != '\t' && c != '\r') || c == 127)
+            return j;
     }
-    if (len > 0 && s[len - 1] == '\r')
-        len--;
-    size_t b = 0;
-    while (b < len && (is_blank(s[b]) || s[b] == '\r'))
-        b++;
-    if (b == len)
-        return HOGMF_OK; /* blank line */
-    if (memchr(s, '\0', len))
-        return hogmf__fail(ps->err, HOGMF_ERR_PARSE, ps->line,
-                           "%s:%llu: expected text, found a NUL byte (binary file?)", ps->name,
-                           (unsigned long long)ps->line);
-    detect_format(ps, s, len);
+    return len;
+}
 
-    const char *f[MAX_FIELDS];
-    size_t fl[MAX_FIELDS];
-    int nf = split_fields(ps->format, s, len, f, fl);
-    int first = !ps->seen_data;
-    ps->seen_data = 1;
-    if (first && ps->format == HOGMF_FORMAT_CSV && looks_like_header(f[0], fl[0]))
-        return HOGMF_OK;
+static hogmf_status binary_data(parser *ps, const char *s, size_t at)
+{
+    return hogmf__fail(ps->err, HOGMF_ERR_PARSE, ps->line,
+                       "%s:%llu: expected text, found binary data (byte 0x%02x in column %zu)",
+                       ps->name, (unsigned long long)ps->line, (unsigned char)s[at], at + 1);
+}
 
+/* Parses the fields of one data line and appends the rating. */
+static hogmf_status parse_record(parser *ps, const char *s, size_t len, const char **f,
+                                 const size_t *fl, int nf)
+{
     int min_fields = ps->opts.allow_no_rating ? 2 : 3;
     if (nf < min_fields || nf > 4) {
         char q[200];
@@ -359,6 +358,42 @@ static hogmf_status parse_line(parser *ps, const char *s, size_t len)
     x->r = (float)r;
     out->nnz++;
     return HOGMF_OK;
+}
+
+static hogmf_status parse_line(parser *ps, const char *s, size_t len)
+{
+    if (ps->line == 1 && len >= 3 && memcmp(s, "\xEF\xBB\xBF", 3) == 0) {
+        s += 3;
+        len -= 3;
+    }
+    if (len > 0 && s[len - 1] == '\r')
+        len--;
+    size_t b = 0;
+    while (b < len && (is_blank(s[b]) || s[b] == '\r'))
+        b++;
+    if (b == len)
+        return HOGMF_OK; /* blank line */
+    if (memchr(s, '\0', len))
+        return hogmf__fail(ps->err, HOGMF_ERR_PARSE, ps->line,
+                           "%s:%llu: expected text, found a NUL byte (binary file?)", ps->name,
+                           (unsigned long long)ps->line);
+    detect_format(ps, s, len);
+
+    const char *f[MAX_FIELDS];
+    size_t fl[MAX_FIELDS];
+    int nf = split_fields(ps->format, s, len, f, fl);
+    int first = !ps->seen_data;
+    ps->seen_data = 1;
+    size_t ctl;
+    if (first && ps->format == HOGMF_FORMAT_CSV && looks_like_header(f[0], fl[0])) {
+        if ((ctl = find_control(s, len)) < len)
+            return binary_data(ps, s, ctl);
+        return HOGMF_OK;
+    }
+    hogmf_status st = parse_record(ps, s, len, f, fl, nf);
+    if (st == HOGMF_ERR_PARSE && (ctl = find_control(s, len)) < len)
+        return binary_data(ps, s, ctl);
+    return st;
 }
 
 static hogmf_status line_too_long(parser *ps, uint64_t line)
@@ -518,40 +553,224 @@ hogmf_status hogmf_ratings_parse(const char *buf, size_t len, const char *name,
     return st;
 }
 
+/* ---------------------------------------------------------------- input sources */
+
+void (*hogmf__test_after_read)(int fd, uint64_t raw_bytes);
+
+/* A file or standard input, plain or gzip-compressed; reads return decompressed bytes. */
+typedef struct source {
+    const char *name;      /* for messages */
+    int fd;
+    int is_stdin;          /* fd 0 is borrowed, not closed */
+    int regular;           /* a regular file: its size is known */
+    uint64_t size;         /* size when opened (regular files) */
+    uint64_t raw;          /* bytes read from fd */
+    int raw_eof;           /* read() on fd returned 0 */
+    unsigned char peek[2]; /* first bytes, read to detect gzip; handed out first */
+    size_t npeek;
+    int gz;                /* gzip-compressed (magic 1f 8b) */
+    int gz_end;            /* the last gzip member ended and no input follows */
+    z_stream zs;
+    int zs_live;           /* inflateInit2 succeeded */
+    unsigned char *zbuf;   /* compressed input */
+    uint64_t out;          /* decompressed bytes handed out */
+    hogmf_status failed;   /* status of the first failure */
+} source;
+
+#define ZBUF_SIZE (1u << 18)
+
+/* read() with EINTR retried; -1 with src->failed set on error. */
+static ssize_t raw_read(source *src, void *dst, size_t cap, hogmf_error *err)
+{
+    for (;;) {
+        ssize_t got = read(src->fd, dst, cap);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got < 0) {
+            src->failed = hogmf__fail(err, HOGMF_ERR_IO, 0, "%s: read failed after %llu bytes: %s",
+                                      src->name, (unsigned long long)src->raw, strerror(errno));
+            return -1;
+        }
+        src->raw += (uint64_t)got;
+        if (got == 0)
+            src->raw_eof = 1;
+        if (hogmf__test_after_read)
+            hogmf__test_after_read(src->fd, src->raw);
+        /* A regular file that ends before the size it had when opened was cut short while it
+         * was being read: what was read is not the file the caller named. */
+        if (got == 0 && src->regular && src->raw < src->size) {
+            src->failed = hogmf__fail(
+                err, HOGMF_ERR_IO, 0,
+                "%s: expected %llu bytes (its size when opened), found only %llu: the file "
+                "shrank while being read",
+                src->name, (unsigned long long)src->size, (unsigned long long)src->raw);
+            return -1;
+        }
+        return got;
+    }
+}
+
+static void source_close(source *src)
+{
+    if (src->zs_live)
+        inflateEnd(&src->zs);
+    free(src->zbuf);
+    if (src->fd >= 0 && !src->is_stdin)
+        close(src->fd);
+    src->fd = -1;
+    src->zbuf = NULL;
+    src->zs_live = 0;
+}
+
+static hogmf_status source_open(source *src, const char *path, hogmf_error *err)
+{
+    memset(src, 0, sizeof *src);
+    src->is_stdin = strcmp(path, "-") == 0;
+    src->name = src->is_stdin ? "<stdin>" : path;
+    src->fd = src->is_stdin ? 0 : open(path, O_RDONLY);
+    if (src->fd < 0)
+        return hogmf__fail(err, HOGMF_ERR_IO, 0, "%s: cannot open: %s", path, strerror(errno));
+    struct stat sb;
+    if (fstat(src->fd, &sb) == 0) {
+        if (S_ISDIR(sb.st_mode)) {
+            source_close(src);
+            return hogmf__fail(err, HOGMF_ERR_IO, 0,
+                               "%s: expected a ratings file, found a directory", path);
+        }
+        src->regular = S_ISREG(sb.st_mode);
+        src->size = src->regular ? (uint64_t)sb.st_size : 0;
+    }
+    while (src->npeek < 2 && !src->raw_eof) {
+        ssize_t got = raw_read(src, src->peek + src->npeek, 2 - src->npeek, err);
+        if (got < 0) {
+            source_close(src);
+            return src->failed;
+        }
+        src->npeek += (size_t)got;
+    }
+    src->gz = src->npeek == 2 && src->peek[0] == 0x1f && src->peek[1] == 0x8b;
+    if (src->gz) {
+        src->zbuf = malloc(ZBUF_SIZE);
+        if (!src->zbuf) {
+            source_close(src);
+            return hogmf__fail(err, HOGMF_ERR_NOMEM, 0, "%s: out of memory", path);
+        }
+        /* 15 + 16: gzip members only (not raw deflate or zlib streams). */
+        if (inflateInit2(&src->zs, 15 + 16) != Z_OK) {
+            source_close(src);
+            return hogmf__fail(err, HOGMF_ERR_NOMEM, 0, "%s: out of memory for zlib", path);
+        }
+        src->zs_live = 1;
+        memcpy(src->zbuf, src->peek, 2);
+        src->zs.next_in = src->zbuf;
+        src->zs.avail_in = 2;
+        src->npeek = 0;
+    }
+    return HOGMF_OK;
+}
+
+static ssize_t gz_error(source *src, const char *what, hogmf_error *err)
+{
+    src->failed = hogmf__fail(err, HOGMF_ERR_IO, 0,
+                              "%s: expected gzip data, found %s (after %llu compressed and %llu "
+                              "decompressed bytes)",
+                              src->name, what, (unsigned long long)src->raw,
+                              (unsigned long long)src->out);
+    return -1;
+}
+
+/* Refills the compressed buffer when it is empty and the file has more. */
+static int gz_fill(source *src, hogmf_error *err)
+{
+    if (src->zs.avail_in > 0 || src->raw_eof)
+        return 0;
+    ssize_t got = raw_read(src, src->zbuf, ZBUF_SIZE, err);
+    if (got < 0)
+        return -1;
+    src->zs.next_in = src->zbuf;
+    src->zs.avail_in = (uInt)got;
+    return 0;
+}
+
+/* Reads up to cap (decompressed) bytes into dst: the count, 0 at the end of the input, or
+ * -1 with src->failed and err set. */
+static ssize_t source_read(source *src, char *dst, size_t cap, hogmf_error *err)
+{
+    if (!src->gz) {
+        if (src->npeek > 0) {
+            size_t n = src->npeek < cap ? src->npeek : cap;
+            memcpy(dst, src->peek, n);
+            memmove(src->peek, src->peek + n, src->npeek - n);
+            src->npeek -= n;
+            return (ssize_t)n;
+        }
+        if (src->raw_eof)
+            return 0;
+        return raw_read(src, dst, cap, err);
+    }
+    z_stream *zs = &src->zs;
+    zs->next_out = (unsigned char *)dst;
+    zs->avail_out = (uInt)(cap > (1u << 30) ? (1u << 30) : cap);
+    const size_t want = zs->avail_out;
+    while (zs->avail_out > 0 && !src->gz_end) {
+        if (gz_fill(src, err) != 0)
+            return -1;
+        int z = inflate(zs, Z_NO_FLUSH);
+        if (z == Z_STREAM_END) {
+            /* Another member may follow (gzip files can be concatenated). */
+            if (gz_fill(src, err) != 0)
+                return -1;
+            if (zs->avail_in == 0) {
+                src->gz_end = 1;
+                break;
+            }
+            if (zs->next_in[0] != 0x1f)
+                return gz_error(src, "other bytes after the last gzip member", err);
+            inflateReset(zs);
+            continue;
+        }
+        if (z == Z_MEM_ERROR) {
+            src->failed = hogmf__fail(err, HOGMF_ERR_NOMEM, 0, "%s: out of memory in zlib",
+                                      src->name);
+            return -1;
+        }
+        if (z != Z_OK && z != Z_BUF_ERROR) {
+            char what[160];
+            snprintf(what, sizeof what, "corrupt data (zlib: %s)",
+                     zs->msg ? zs->msg : "data error");
+            return gz_error(src, what, err);
+        }
+        /* inflate stopped with room left: it needs input, and there is none. */
+        if (zs->avail_out > 0 && zs->avail_in == 0 && src->raw_eof)
+            return gz_error(src, "the end of the file inside a gzip member (truncated?)", err);
+    }
+    size_t n = want - zs->avail_out;
+    src->out += n;
+    return (ssize_t)n;
+}
+
 hogmf_status hogmf_ratings_read(const char *path, const hogmf_read_options *opts,
                                 hogmf_ratings *out, hogmf_error *err)
 {
-    int is_stdin = strcmp(path, "-") == 0;
-    const char *name = is_stdin ? "<stdin>" : path;
     memset(out, 0, sizeof *out);
-    int fd = is_stdin ? 0 : open(path, O_RDONLY);
-    if (fd < 0)
-        return hogmf__fail(err, HOGMF_ERR_IO, 0, "%s: cannot open: %s", path, strerror(errno));
-    struct stat sb;
-    if (fstat(fd, &sb) == 0 && S_ISDIR(sb.st_mode)) {
-        if (!is_stdin)
-            close(fd);
-        return hogmf__fail(err, HOGMF_ERR_IO, 0, "%s: expected a ratings file, found a directory",
-                           path);
-    }
+    source src;
+    hogmf_status st = source_open(&src, path, err);
+    if (st != HOGMF_OK)
+        return st;
     char *buf = malloc(CHUNK_SIZE + MAX_LINE);
     if (!buf) {
-        if (!is_stdin)
-            close(fd);
+        source_close(&src);
         return hogmf__fail(err, HOGMF_ERR_NOMEM, 0, "%s: out of memory", path);
     }
     parser ps;
-    hogmf_status st = parser_init(&ps, name, opts, out, err);
+    st = parser_init(&ps, src.name, opts, out, err);
     size_t have = 0;
     uint64_t total = 0;
     int eof = 0;
     while (st == HOGMF_OK && !eof) {
-        ssize_t got = read(fd, buf + have, CHUNK_SIZE + MAX_LINE - have);
+        ssize_t got = source_read(&src, buf + have, CHUNK_SIZE + MAX_LINE - have, err);
         if (got < 0) {
-            if (errno == EINTR)
-                continue;
-            st = hogmf__fail(err, HOGMF_ERR_IO, 0, "%s: read failed after %llu bytes: %s", name,
-                             (unsigned long long)total, strerror(errno));
+            st = src.failed;
             break;
         }
         eof = got == 0;
@@ -568,12 +787,81 @@ hogmf_status hogmf_ratings_read(const char *path, const hogmf_read_options *opts
             st = line_too_long(&ps, ps.line + 1);
     }
     free(buf);
-    if (!is_stdin)
-        close(fd);
+    source_close(&src);
     st = parser_finish(&ps, st);
     if (st == HOGMF_OK)
         out->bytes = total;
     return st;
+}
+
+/* The start of a file (decompressed) gives the average line length; the file size (and for
+ * gzip the compression ratio so far) the rest. */
+hogmf_status hogmf_ratings_estimate(const char *path, hogmf_read_estimate *out,
+                                    hogmf_error *err)
+{
+    memset(out, 0, sizeof *out);
+    if (strcmp(path, "-") == 0)
+        return HOGMF_OK; /* unknown */
+    source src;
+    hogmf_status st = source_open(&src, path, err);
+    if (st != HOGMF_OK)
+        return st;
+    out->file_bytes = src.size;
+    out->compressed = src.gz;
+    if (!src.regular) {
+        source_close(&src);
+        return HOGMF_OK;
+    }
+    size_t cap = 1u << 20, have = 0;
+    char *buf = malloc(cap);
+    if (!buf) {
+        source_close(&src);
+        return hogmf__fail(err, HOGMF_ERR_NOMEM, 0, "%s: out of memory", path);
+    }
+    while (have < cap) {
+        ssize_t got = source_read(&src, buf + have, cap - have, err);
+        if (got < 0) {
+            st = src.failed;
+            break;
+        }
+        if (got == 0)
+            break;
+        have += (size_t)got;
+    }
+    if (st == HOGMF_OK) {
+        uint64_t lines = 0;
+        for (size_t j = 0; j < have; j++)
+            lines += buf[j] == '\n';
+        if (have > 0 && buf[have - 1] != '\n')
+            lines++;
+        /* Decompressed size: all of it when the sample reached the end, otherwise scaled
+         * by the compressed bytes consumed so far. */
+        uint64_t text = have;
+        int whole = src.gz ? src.gz_end : src.raw_eof || src.raw >= src.size;
+        if (!whole && src.gz) {
+            uint64_t consumed = src.raw - src.zs.avail_in;
+            text = consumed ? (uint64_t)((double)have * (double)src.size / (double)consumed)
+                            : have;
+        } else if (!whole) {
+            text = src.size;
+        }
+        out->text_bytes = text;
+        out->nnz = have ? (uint64_t)((double)lines * (double)text / (double)have) : 0;
+        out->memory = hogmf_estimate_read_memory(out->nnz);
+    }
+    free(buf);
+    source_close(&src);
+    return st;
+}
+
+uint64_t hogmf_estimate_read_memory(uint64_t nnz)
+{
+    /* The ratings array grows by doubling (at most 2 nnz entries, and the old and new
+     * arrays during a realloc: 3 x 12 bytes at the worst moment), duplicate removal needs
+     * 4 bytes per rating, the id arrays and maps about 28 bytes per distinct id (taken as
+     * nnz / 8 ids), plus the read buffer. */
+    uint64_t ids = nnz / 8 + 1;
+    return 36 * nnz + 4 * nnz + 28 * ids + CHUNK_SIZE + MAX_LINE + ZBUF_SIZE;
 }
 
 /* ---------------------------------------------------------------- building and splitting */

@@ -1,13 +1,19 @@
 /*
- * sgd.c - the SGD update for one rating and the Hogwild epoch that applies it from many
- * threads without locks. Rows are padded to a multiple of 16 floats with zeros that the
- * update keeps zero, so every loop runs over whole 16-float groups and vectorises with no
- * remainder. The loss is masked by construction: only observed ratings are ever visited.
+ * sgd.c - the SGD update for one rating and the loops that apply it to a run of ratings:
+ * a portable C loop, AVX2/FMA and AVX-512 versions chosen at run time (cpuid), and a
+ * general loop for the adaptive rate, L1 and non-negativity. Rows are padded to a multiple
+ * of 16 floats with zeros that the update keeps zero, so every vector loop runs over whole
+ * 16-float groups with no remainder, and the dot product and both row updates are fused in
+ * one pass over p_u and q_i. The order of ratings and threads is decided in schedule.c.
  */
 #include "internal.h"
 
-#ifdef _OPENMP
-#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define HOGMF_X86 1
 #endif
 
 /* p . q over k floats (k a multiple of 16), 16 partial sums added in a fixed order so the
@@ -27,7 +33,7 @@ float hogmf__dot(const float *restrict p, const float *restrict q, uint32_t k)
 /* The step for L = 1/2 e^2 + 1/2 (lb bu^2 + lb bi^2 + lp |p|^2 + lq |q|^2), e = r - r_hat:
  *   bu += lr (e - lb bu),  bi += lr (e - lb bi),
  *   p  += lr (e q - lp p), q += lr (e p - lq q)   with both right-hand sides taken before
- * either row changes. k is the padded stride. */
+ * either row changes. k is the padded stride. This is the reference the vector loops follow. */
 float hogmf__sgd_update(float *restrict p, float *restrict q, float *restrict bu,
                         float *restrict bi, float mu, float r, uint32_t k, float lr,
                         float lambda_b, float lambda_p, float lambda_q)
@@ -44,39 +50,219 @@ float hogmf__sgd_update(float *restrict p, float *restrict q, float *restrict bu
     return e;
 }
 
-void hogmf__hogwild_epoch(hogmf_model *model, hogmf_rating *samples, size_t nnz, int threads,
-                          uint64_t seed, uint32_t epoch, float lr)
+/* ---------------------------------------------------------------- loops over ratings */
+
+/* Each loop visits x[start..hi) and then x[lo..start). The Hogwild race (threads updating
+ * shared rows of P, Q, bu, bi without locks) happens inside these loops, by design (Niu et
+ * al. 2011); the blocks schedule calls them on disjoint rows and so never races. */
+
+#define FOR_ROTATED(j, lo, hi, start)                                                            \
+    for (size_t j##_n = 0, j = (start); j##_n < (hi) - (lo);                                     \
+         j##_n++, j = (j + 1 == (hi) ? (lo) : j + 1))
+
+static void range_portable(const hogmf_sgd_ctx *c, const hogmf_rating *x, size_t lo, size_t hi,
+                           size_t start)
 {
-    float *P = model->P, *Q = model->Q, *bu = model->bu, *bi = model->bi;
-    const uint32_t stride = model->stride;
-    const float mu = model->mu;
-    const float lb = model->params.lambda_b, lp = model->params.lambda_p,
-                lq = model->params.lambda_q;
-    (void)threads; /* unused without OpenMP */
-#pragma omp parallel num_threads(threads) default(none) \
-    shared(P, Q, bu, bi, samples, nnz, threads, seed, epoch, lr, stride, mu, lb, lp, lq)
+    const uint32_t k = c->stride;
+    FOR_ROTATED(j, lo, hi, start)
     {
-        int t = 0, nt = 1;
-#ifdef _OPENMP
-        t = omp_get_thread_num();
-        nt = omp_get_num_threads();
-#endif
-        size_t lo = nnz * (size_t)t / (size_t)nt, hi = nnz * (size_t)(t + 1) / (size_t)nt;
-        hogmf_rng g;
-        hogmf__rng_seed(&g, seed, ((uint64_t)epoch << 20) | (uint64_t)t);
-        /* Each thread reshuffles only its own chunk: no two threads touch the same sample. */
-        for (size_t j = hi; j > lo + 1; j--) {
-            size_t s = lo + (size_t)hogmf__rng_below(&g, j - lo);
-            hogmf_rating tmp = samples[j - 1];
-            samples[j - 1] = samples[s];
-            samples[s] = tmp;
+        const hogmf_rating s = x[j];
+        hogmf__sgd_update(c->P + (size_t)s.u * k, c->Q + (size_t)s.i * k, c->bu + s.u,
+                          c->bi + s.i, c->mu, s.r, k, c->lr, c->lambda_b, c->lambda_p,
+                          c->lambda_q);
+    }
+}
+
+/* The general step: per-row adaptive rates (AdaGrad with one accumulator per row, as LIBMF
+ * does), L1 by soft thresholding after the L2 step, and projection onto p, q >= 0. */
+static void range_general(const hogmf_sgd_ctx *c, const hogmf_rating *x, size_t lo, size_t hi,
+                          size_t start)
+{
+    const uint32_t k = c->stride;
+    const float lr = c->lr, lb = c->lambda_b, lp = c->lambda_p, lq = c->lambda_q;
+    const float inv_k = 1.0f / (float)(c->k ? c->k : k);
+    FOR_ROTATED(j, lo, hi, start)
+    {
+        const hogmf_rating s = x[j];
+        float *restrict p = c->P + (size_t)s.u * k, *restrict q = c->Q + (size_t)s.i * k;
+        float e = s.r - (c->mu + c->bu[s.u] + c->bi[s.i] + hogmf__dot(p, q, k));
+        float gbu = -e + lb * c->bu[s.u], gbi = -e + lb * c->bi[s.i];
+        float eta_p = lr, eta_q = lr, eta_bu = lr, eta_bi = lr;
+        if (c->gp) {
+            /* rate = lr / sqrt(accumulated mean squared gradient of the row) */
+            float sp = 0, sq = 0;
+            for (uint32_t d = 0; d < k; d++) {
+                float gp = -e * q[d] + lp * p[d], gq = -e * p[d] + lq * q[d];
+                sp += gp * gp;
+                sq += gq * gq;
+            }
+            eta_p = lr / sqrtf(c->gp[s.u]);
+            eta_q = lr / sqrtf(c->gq[s.i]);
+            eta_bu = lr / sqrtf(c->gbu[s.u]);
+            eta_bi = lr / sqrtf(c->gbi[s.i]);
+            c->gp[s.u] += sp * inv_k;
+            c->gq[s.i] += sq * inv_k;
+            c->gbu[s.u] += gbu * gbu;
+            c->gbi[s.i] += gbi * gbi;
         }
-        for (size_t j = lo; j < hi; j++) {
-            const hogmf_rating x = samples[j];
-            /* Hogwild: threads update shared rows of P, Q, bu, bi without locks. This race is
-             * by design (Niu et al. 2011); it is the only one in hogmf. */
-            hogmf__sgd_update(P + (size_t)x.u * stride, Q + (size_t)x.i * stride, bu + x.u,
-                              bi + x.i, mu, x.r, stride, lr, lb, lp, lq);
+        c->bu[s.u] -= eta_bu * gbu;
+        c->bi[s.i] -= eta_bi * gbi;
+        const float tp = eta_p * c->l1_p, tq = eta_q * c->l1_q;
+        for (uint32_t d = 0; d < k; d++) {
+            float pu = p[d], qi = q[d];
+            float np = pu - eta_p * (-e * qi + lp * pu);
+            float nq = qi - eta_q * (-e * pu + lq * qi);
+            if (tp > 0)
+                np = np > tp ? np - tp : np < -tp ? np + tp : 0.0f;
+            if (tq > 0)
+                nq = nq > tq ? nq - tq : nq < -tq ? nq + tq : 0.0f;
+            if (c->nonneg) {
+                np = np > 0 ? np : 0.0f;
+                nq = nq > 0 ? nq : 0.0f;
+            }
+            p[d] = np;
+            q[d] = nq;
         }
     }
+}
+
+#ifdef HOGMF_X86
+
+/* Prefetch the rows of a rating a few ahead: the rows are random accesses into P and Q. */
+#define PREFETCH_AHEAD 4
+
+__attribute__((target("avx2,fma"))) static void
+range_avx2(const hogmf_sgd_ctx *c, const hogmf_rating *x, size_t lo, size_t hi, size_t start)
+{
+    const uint32_t k = c->stride;
+    const float lr = c->lr, lb = c->lambda_b, mu = c->mu;
+    const __m256 vdp = _mm256_set1_ps(1.0f - lr * c->lambda_p);
+    const __m256 vdq = _mm256_set1_ps(1.0f - lr * c->lambda_q);
+    float *const P = c->P, *const Q = c->Q, *const bu = c->bu, *const bi = c->bi;
+    const size_t len = hi - lo;
+    size_t j = start;
+    for (size_t n = 0; n < len; n++) {
+        size_t ja = j + PREFETCH_AHEAD < hi ? j + PREFETCH_AHEAD : lo + (j + PREFETCH_AHEAD - hi) % len;
+        _mm_prefetch((const char *)(P + (size_t)x[ja].u * k), _MM_HINT_T0);
+        _mm_prefetch((const char *)(Q + (size_t)x[ja].i * k), _MM_HINT_T0);
+        const hogmf_rating s = x[j];
+        float *restrict p = P + (size_t)s.u * k, *restrict q = Q + (size_t)s.i * k;
+        __m256 a0 = _mm256_mul_ps(_mm256_load_ps(p), _mm256_load_ps(q));
+        __m256 a1 = _mm256_mul_ps(_mm256_load_ps(p + 8), _mm256_load_ps(q + 8));
+        for (uint32_t d = 16; d < k; d += 16) {
+            a0 = _mm256_fmadd_ps(_mm256_load_ps(p + d), _mm256_load_ps(q + d), a0);
+            a1 = _mm256_fmadd_ps(_mm256_load_ps(p + d + 8), _mm256_load_ps(q + d + 8), a1);
+        }
+        __m256 a = _mm256_add_ps(a0, a1);
+        __m128 h = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
+        h = _mm_add_ps(h, _mm_movehl_ps(h, h));
+        h = _mm_add_ss(h, _mm_movehdup_ps(h));
+        const float e = s.r - (mu + bu[s.u] + bi[s.i] + _mm_cvtss_f32(h));
+        bu[s.u] += lr * (e - lb * bu[s.u]);
+        bi[s.i] += lr * (e - lb * bi[s.i]);
+        const __m256 vle = _mm256_set1_ps(lr * e);
+        for (uint32_t d = 0; d < k; d += 8) {
+            __m256 vp = _mm256_load_ps(p + d), vq = _mm256_load_ps(q + d);
+            _mm256_store_ps(p + d, _mm256_fmadd_ps(vle, vq, _mm256_mul_ps(vdp, vp)));
+            _mm256_store_ps(q + d, _mm256_fmadd_ps(vle, vp, _mm256_mul_ps(vdq, vq)));
+        }
+        j = j + 1 == hi ? lo : j + 1;
+    }
+}
+
+__attribute__((target("avx512f,fma"))) static void
+range_avx512(const hogmf_sgd_ctx *c, const hogmf_rating *x, size_t lo, size_t hi, size_t start)
+{
+    const uint32_t k = c->stride;
+    const float lr = c->lr, lb = c->lambda_b, mu = c->mu;
+    const __m512 vdp = _mm512_set1_ps(1.0f - lr * c->lambda_p);
+    const __m512 vdq = _mm512_set1_ps(1.0f - lr * c->lambda_q);
+    float *const P = c->P, *const Q = c->Q, *const bu = c->bu, *const bi = c->bi;
+    const size_t len = hi - lo;
+    size_t j = start;
+    for (size_t n = 0; n < len; n++) {
+        size_t ja = j + PREFETCH_AHEAD < hi ? j + PREFETCH_AHEAD : lo + (j + PREFETCH_AHEAD - hi) % len;
+        _mm_prefetch((const char *)(P + (size_t)x[ja].u * k), _MM_HINT_T0);
+        _mm_prefetch((const char *)(Q + (size_t)x[ja].i * k), _MM_HINT_T0);
+        const hogmf_rating s = x[j];
+        float *restrict p = P + (size_t)s.u * k, *restrict q = Q + (size_t)s.i * k;
+        __m512 a0 = _mm512_mul_ps(_mm512_load_ps(p), _mm512_load_ps(q));
+        __m512 a1 = _mm512_setzero_ps();
+        uint32_t d = 16;
+        for (; d + 16 < k; d += 32) {
+            a1 = _mm512_fmadd_ps(_mm512_load_ps(p + d), _mm512_load_ps(q + d), a1);
+            a0 = _mm512_fmadd_ps(_mm512_load_ps(p + d + 16), _mm512_load_ps(q + d + 16), a0);
+        }
+        if (d < k)
+            a1 = _mm512_fmadd_ps(_mm512_load_ps(p + d), _mm512_load_ps(q + d), a1);
+        const float dot = _mm512_reduce_add_ps(_mm512_add_ps(a0, a1));
+        const float e = s.r - (mu + bu[s.u] + bi[s.i] + dot);
+        bu[s.u] += lr * (e - lb * bu[s.u]);
+        bi[s.i] += lr * (e - lb * bi[s.i]);
+        const __m512 vle = _mm512_set1_ps(lr * e);
+        for (uint32_t t = 0; t < k; t += 16) {
+            __m512 vp = _mm512_load_ps(p + t), vq = _mm512_load_ps(q + t);
+            _mm512_store_ps(p + t, _mm512_fmadd_ps(vle, vq, _mm512_mul_ps(vdp, vp)));
+            _mm512_store_ps(q + t, _mm512_fmadd_ps(vle, vp, _mm512_mul_ps(vdq, vq)));
+        }
+        j = j + 1 == hi ? lo : j + 1;
+    }
+}
+#endif
+
+/* The instruction set the plain step uses on this machine; HOGMF_ISA=portable|avx2|avx512
+ * in the environment lowers it (for benchmarks and tests). */
+static hogmf_isa detect_isa(void)
+{
+    static hogmf_isa cached = (hogmf_isa)-1;
+    if ((int)cached >= 0)
+        return cached;
+    hogmf_isa isa = HOGMF_ISA_PORTABLE;
+#ifdef HOGMF_X86
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+        isa = HOGMF_ISA_AVX2;
+    if (__builtin_cpu_supports("avx512f"))
+        isa = HOGMF_ISA_AVX512;
+#endif
+    const char *env = getenv("HOGMF_ISA");
+    if (env && !strcmp(env, "portable"))
+        isa = HOGMF_ISA_PORTABLE;
+    else if (env && !strcmp(env, "avx2") && isa >= HOGMF_ISA_AVX2)
+        isa = HOGMF_ISA_AVX2;
+    cached = isa;
+    return isa;
+}
+
+const char *hogmf__isa_name(hogmf_isa isa)
+{
+    switch (isa) {
+    case HOGMF_ISA_AVX2: return "avx2";
+    case HOGMF_ISA_AVX512: return "avx512";
+    default: return "portable";
+    }
+}
+
+hogmf_sgd_range_fn hogmf__sgd_select(const hogmf_sgd_ctx *c, hogmf_isa *isa_out)
+{
+    if (c->gp || c->l1_p > 0 || c->l1_q > 0 || c->nonneg) {
+        if (isa_out)
+            *isa_out = HOGMF_ISA_PORTABLE;
+        return range_general;
+    }
+    hogmf_isa isa = detect_isa();
+    if (isa_out)
+        *isa_out = isa;
+#ifdef HOGMF_X86
+    if (isa == HOGMF_ISA_AVX512)
+        return range_avx512;
+    if (isa == HOGMF_ISA_AVX2)
+        return range_avx2;
+#endif
+    return range_portable;
+}
+
+const char *hogmf_kernel_name(void)
+{
+    return hogmf__isa_name(detect_isa());
 }

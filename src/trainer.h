@@ -29,6 +29,7 @@ struct hogmf_trainer {
     float *gp, *gq;        /* adagrad: per-row accumulated squared gradients of P and Q, and
                             * of the biases in gbu, gbi (NULL unless HOGMF_LR_ADAGRAD) */
     float *gbu, *gbi;
+    hogmf_grid *grid;      /* tiles of the training ratings (order or schedule "blocks") */
 };
 
 #endif

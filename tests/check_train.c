@@ -79,6 +79,7 @@ START_TEST(test_seed_matrix_fits_known_cells)
     p.k = 4;
     p.epochs = 3000;
     p.lr = 0.02f;
+    p.schedule_lr = HOGMF_LR_CONSTANT;
     p.lambda_b = p.lambda_p = p.lambda_q = 0; /* --reg 0 */
     p.init_sd = 0.3f;
     hogmf_model *m = train_dense(mask, NAN, 0, &p);

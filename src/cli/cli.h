@@ -38,5 +38,6 @@ int cmd_eval(int argc, char **argv);
 int cmd_predict(int argc, char **argv);
 int cmd_split(int argc, char **argv);
 int cmd_gen(int argc, char **argv);
+int cmd_topo(int argc, char **argv);
 
 #endif

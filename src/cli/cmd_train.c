@@ -29,6 +29,10 @@ static const char help[] =
     "      --reg-q X          ... of the item factors Q only\n"
     "      --init-sd X        standard deviation of the initial factors [%g]\n"
     "  -t, --threads N        threads [all cores]\n"
+    "      --schedule S       hogwild (lock-free) or blocks (a thread holds its rows) [hogwild]\n"
+    "      --order O          blocks: tiles in a new random order each epoch, data moved once;\n"
+    "                         shuffle: a full reshuffle every epoch [blocks]\n"
+    "      --pin P            thread pinning: none, compact or spread [none]\n"
     "  -s, --seed N           random seed [%llu]\n"
     "      --validate FILE    validation ratings, evaluated after every epoch\n"
     "      --holdout F        hold out a seeded random fraction F of TRAIN_FILE instead\n"
@@ -143,12 +147,15 @@ int cmd_train(int argc, char **argv)
 {
     enum {
         O_LR = 256, O_LR_DECAY, O_REG, O_REG_BIAS, O_REG_P, O_REG_Q, O_INIT_SD, O_VALIDATE, O_HOLDOUT,
-        O_TOL, O_PATIENCE, O_FORMAT, O_LOG
+        O_TOL, O_PATIENCE, O_FORMAT, O_LOG, O_ORDER, O_SCHEDULE, O_PIN
     };
     static const struct option opts[] = {
         {"output", required_argument, 0, 'o'},   {"factors", required_argument, 0, 'k'},
         {"epochs", required_argument, 0, 'e'},   {"lr", required_argument, 0, O_LR},
         {"lr-decay", required_argument, 0, O_LR_DECAY},
+        {"order", required_argument, 0, O_ORDER},
+        {"schedule", required_argument, 0, O_SCHEDULE},
+        {"pin", required_argument, 0, O_PIN},
         {"reg", required_argument, 0, O_REG},    {"reg-bias", required_argument, 0, O_REG_BIAS},
         {"reg-p", required_argument, 0, O_REG_P}, {"reg-q", required_argument, 0, O_REG_Q},
         {"init-sd", required_argument, 0, O_INIT_SD},
@@ -229,6 +236,35 @@ int cmd_train(int argc, char **argv)
             if (cli_parse_format("train", optarg, &fmt)) return EXIT_INPUT;
             break;
         case O_LOG: ctx.log_path = optarg; break;
+        case O_ORDER:
+            if (!strcmp(optarg, "shuffle"))
+                p.order = HOGMF_ORDER_SHUFFLE;
+            else if (!strcmp(optarg, "blocks"))
+                p.order = HOGMF_ORDER_BLOCKS;
+            else
+                return cli_usage_error("train", "--order: expected shuffle or blocks, found '%s'",
+                                       optarg);
+            break;
+        case O_SCHEDULE:
+            if (!strcmp(optarg, "hogwild"))
+                p.schedule = HOGMF_SCHEDULE_HOGWILD;
+            else if (!strcmp(optarg, "blocks"))
+                p.schedule = HOGMF_SCHEDULE_BLOCKS;
+            else
+                return cli_usage_error("train",
+                                       "--schedule: expected hogwild or blocks, found '%s'", optarg);
+            break;
+        case O_PIN:
+            if (!strcmp(optarg, "none"))
+                p.pin = HOGMF_PIN_NONE;
+            else if (!strcmp(optarg, "compact"))
+                p.pin = HOGMF_PIN_COMPACT;
+            else if (!strcmp(optarg, "spread"))
+                p.pin = HOGMF_PIN_SPREAD;
+            else
+                return cli_usage_error("train",
+                                       "--pin: expected none, compact or spread, found '%s'", optarg);
+            break;
         case 'q': ctx.quiet = 1; break;
         case 'h':
             printf(help, p.k, p.epochs, (double)p.lr, (double)p.lr_decay, (double)p.lambda_p, (double)p.init_sd,

@@ -18,6 +18,7 @@ static const char usage[] =
     "  predict  predict ratings:      hogmf predict MODEL FILE [-o OUT]\n"
     "  split    random split:         hogmf split --test-fraction F --seed S FILE TRAIN TEST\n"
     "  gen      synthetic ratings:    hogmf gen --users U --items I --ratings N -o FILE\n"
+    "  topo     machine topology:     hogmf topo\n"
     "\n"
     "'hogmf <command> --help' describes each command's options.\n"
     "\n"
@@ -52,7 +53,7 @@ int main(int argc, char **argv)
         const char *name;
         int (*fn)(int, char **);
     } cmds[] = {{"train", cmd_train}, {"eval", cmd_eval}, {"predict", cmd_predict},
-                {"split", cmd_split}, {"gen", cmd_gen}};
+                {"split", cmd_split}, {"gen", cmd_gen}, {"topo", cmd_topo}};
     for (size_t c = 0; c < sizeof cmds / sizeof cmds[0]; c++)
         if (!strcmp(cmd, cmds[c].name))
             return cmds[c].fn(argc - 1, argv + 1);

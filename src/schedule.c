@@ -1,0 +1,271 @@
+/*
+ * schedule.c - which thread applies which rating when: the Hogwild epoch (lock-free, racy
+ * by design) in two orders - a full per-thread reshuffle every epoch, or a grid of tiles
+ * visited in a new random order from random offsets with no data movement - and the
+ * block-scheduled epoch, in which a thread only takes a tile whose user block and item block
+ * no other thread holds (no race at all). The update itself is in sgd.c.
+ */
+#include "internal.h"
+
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+/* ---------------------------------------------------------------- the grid */
+
+/* Assigns each of `count` rows to one of G blocks: rows in a random order, cut where the
+ * running rating count crosses multiples of nnz / G, so blocks hold similar numbers of
+ * ratings whatever the id order. */
+static int assign_blocks(uint32_t *block, const uint32_t *counts, uint32_t count, size_t nnz,
+                         uint32_t G, hogmf_rng *g)
+{
+    uint32_t *perm = malloc((size_t)count * sizeof *perm);
+    if (!perm)
+        return -1;
+    for (uint32_t j = 0; j < count; j++)
+        perm[j] = j;
+    for (uint32_t j = count; j > 1; j--) {
+        uint32_t s = (uint32_t)hogmf__rng_below(g, j);
+        uint32_t t = perm[j - 1];
+        perm[j - 1] = perm[s];
+        perm[s] = t;
+    }
+    size_t cum = 0;
+    for (uint32_t j = 0; j < count; j++) {
+        uint32_t r = perm[j];
+        uint64_t b = nnz ? (uint64_t)cum * G / nnz : 0;
+        block[r] = b < G ? (uint32_t)b : G - 1;
+        cum += counts[r];
+    }
+    free(perm);
+    return 0;
+}
+
+hogmf_grid *hogmf__grid_build(hogmf_rating *x, size_t nnz, uint32_t m, uint32_t n, uint32_t G,
+                              uint64_t seed)
+{
+    hogmf_grid *grid = calloc(1, sizeof *grid);
+    uint32_t *ub = malloc((size_t)m * sizeof *ub), *ib = malloc((size_t)n * sizeof *ib);
+    uint32_t *uc = calloc(m, sizeof *uc), *ic = calloc(n, sizeof *ic);
+    size_t tiles = (size_t)G * G;
+    size_t *next = malloc(tiles * sizeof *next);
+    if (grid)
+        grid->start = calloc(tiles + 1, sizeof *grid->start);
+    if (!grid || !grid->start || !ub || !ib || !uc || !ic || !next || G == 0)
+        goto fail;
+    grid->G = G;
+    for (size_t j = 0; j < nnz; j++) {
+        uc[x[j].u]++;
+        ic[x[j].i]++;
+    }
+    hogmf_rng g;
+    hogmf__rng_seed(&g, seed, 0x47726964ull /* "Grid" */);
+    if (assign_blocks(ub, uc, m, nnz, G, &g) != 0 || assign_blocks(ib, ic, n, nnz, G, &g) != 0)
+        goto fail;
+    for (size_t j = 0; j < nnz; j++)
+        grid->start[(size_t)ub[x[j].u] * G + ib[x[j].i] + 1]++;
+    for (size_t t = 0; t < tiles; t++) {
+        grid->start[t + 1] += grid->start[t];
+        next[t] = grid->start[t];
+    }
+    /* In-place bucket sort (American flag): each swap puts one rating into its tile. */
+    for (size_t t = 0; t < tiles; t++) {
+        while (next[t] < grid->start[t + 1]) {
+            hogmf_rating v = x[next[t]];
+            size_t tv = (size_t)ub[v.u] * G + ib[v.i];
+            if (tv == t) {
+                next[t]++;
+            } else {
+                x[next[t]] = x[next[tv]];
+                x[next[tv]++] = v;
+            }
+        }
+    }
+    free(ub);
+    free(ib);
+    free(uc);
+    free(ic);
+    free(next);
+    return grid;
+fail:
+    free(ub);
+    free(ib);
+    free(uc);
+    free(ic);
+    free(next);
+    hogmf__grid_free(grid);
+    return NULL;
+}
+
+void hogmf__grid_free(hogmf_grid *g)
+{
+    if (!g)
+        return;
+    free(g->start);
+    free(g);
+}
+
+/* ---------------------------------------------------------------- epochs */
+
+static int thread_id(void)
+{
+#ifdef _OPENMP
+    return omp_get_thread_num();
+#else
+    return 0;
+#endif
+}
+
+static int thread_count(void)
+{
+#ifdef _OPENMP
+    return omp_get_num_threads();
+#else
+    return 1;
+#endif
+}
+
+/* Hogwild, full reshuffle: each thread reshuffles its contiguous chunk every epoch. */
+static void epoch_shuffle(const hogmf_sgd_ctx *c, hogmf_sgd_range_fn fn, hogmf_rating *x,
+                          size_t nnz, int threads, uint64_t seed, uint32_t epoch)
+{
+    (void)threads; /* unused without OpenMP */
+#pragma omp parallel num_threads(threads) default(none) shared(c, fn, x, nnz, seed, epoch)
+    {
+        int t = thread_id(), nt = thread_count();
+        size_t lo = nnz * (size_t)t / (size_t)nt, hi = nnz * (size_t)(t + 1) / (size_t)nt;
+        hogmf_rng g;
+        hogmf__rng_seed(&g, seed, ((uint64_t)epoch << 20) | (uint64_t)t);
+        /* Each thread reshuffles only its own chunk: no two threads touch the same rating. */
+        for (size_t j = hi; j > lo + 1; j--) {
+            size_t s = lo + (size_t)hogmf__rng_below(&g, j - lo);
+            hogmf_rating tmp = x[j - 1];
+            x[j - 1] = x[s];
+            x[s] = tmp;
+        }
+        if (hi > lo)
+            fn(c, x, lo, hi, lo);
+    }
+}
+
+/* A random start inside tile t for this epoch. */
+static size_t tile_offset(const hogmf_grid *grid, size_t t, uint64_t seed, uint32_t epoch)
+{
+    size_t lo = grid->start[t], hi = grid->start[t + 1];
+    if (hi == lo)
+        return lo;
+    uint64_t h = seed ^ ((uint64_t)epoch << 32) ^ (t * 0x9E3779B97F4A7C15ull);
+    return lo + (size_t)(hogmf__splitmix64(&h) % (hi - lo));
+}
+
+/* Hogwild over tiles: a new random tile order each epoch, tiles handed out dynamically. */
+static void epoch_tiles(const hogmf_sgd_ctx *c, hogmf_sgd_range_fn fn, hogmf_rating *x,
+                        const hogmf_grid *grid, int threads, uint64_t seed, uint32_t epoch)
+{
+    const size_t tiles = (size_t)grid->G * grid->G;
+    uint32_t *order = malloc(tiles * sizeof *order);
+    hogmf_rng g;
+    hogmf__rng_seed(&g, seed, ((uint64_t)epoch << 20) | 0xFFFFFull);
+    if (order) {
+        for (size_t t = 0; t < tiles; t++)
+            order[t] = (uint32_t)t;
+        for (size_t t = tiles; t > 1; t--) {
+            size_t s = (size_t)hogmf__rng_below(&g, t);
+            uint32_t tmp = order[t - 1];
+            order[t - 1] = order[s];
+            order[s] = tmp;
+        }
+    }
+    (void)threads; /* unused without OpenMP */
+#pragma omp parallel for num_threads(threads) schedule(dynamic, 1) default(none) \
+    shared(c, fn, x, grid, order, tiles, seed, epoch)
+    for (size_t j = 0; j < tiles; j++) {
+        size_t t = order ? order[j] : j;
+        size_t lo = grid->start[t], hi = grid->start[t + 1];
+        if (hi > lo)
+            fn(c, x, lo, hi, tile_offset(grid, t, seed, epoch));
+    }
+    free(order);
+}
+
+/* Block schedule: a thread takes a tile not yet done this epoch whose user block and item
+ * block are both free, so no two threads ever touch the same row of P or Q. */
+static void epoch_blocks(const hogmf_sgd_ctx *c, hogmf_sgd_range_fn fn, hogmf_rating *x,
+                         const hogmf_grid *grid, int threads, uint64_t seed, uint32_t epoch)
+{
+    const uint32_t G = grid->G;
+    const size_t tiles = (size_t)G * G;
+    unsigned char *done = calloc(tiles, 1), *row_busy = calloc(G, 1), *col_busy = calloc(G, 1);
+    size_t remaining = tiles;
+    if (!done || !row_busy || !col_busy) {
+        free(done);
+        free(row_busy);
+        free(col_busy);
+        epoch_tiles(c, fn, x, grid, 1, seed, epoch); /* fall back to one thread: no race */
+        return;
+    }
+    (void)threads; /* unused without OpenMP */
+#pragma omp parallel num_threads(threads) default(none) \
+    shared(c, fn, x, grid, G, tiles, done, row_busy, col_busy, remaining, seed, epoch)
+    {
+        hogmf_rng g;
+        hogmf__rng_seed(&g, seed, ((uint64_t)epoch << 20) | 0x80000ull | (uint64_t)thread_id());
+        for (;;) {
+            size_t take = tiles;
+            int finished = 0;
+#pragma omp critical(hogmf_block_scheduler)
+            {
+                if (remaining == 0) {
+                    finished = 1;
+                } else {
+                    size_t s = (size_t)hogmf__rng_below(&g, tiles);
+                    for (size_t j = 0; j < tiles; j++) {
+                        size_t t = (s + j) % tiles;
+                        if (!done[t] && !row_busy[t / G] && !col_busy[t % G]) {
+                            take = t;
+                            break;
+                        }
+                    }
+                    if (take < tiles) {
+                        done[take] = 1;
+                        row_busy[take / G] = col_busy[take % G] = 1;
+                        remaining--;
+                    }
+                }
+            }
+            if (finished)
+                break;
+            if (take == tiles) { /* every free tile is blocked by another thread's rows */
+                sched_yield();
+                continue;
+            }
+            size_t lo = grid->start[take], hi = grid->start[take + 1];
+            if (hi > lo)
+                fn(c, x, lo, hi, tile_offset(grid, take, seed, epoch));
+#pragma omp critical(hogmf_block_scheduler)
+            {
+                row_busy[take / G] = col_busy[take % G] = 0;
+            }
+        }
+    }
+    free(done);
+    free(row_busy);
+    free(col_busy);
+}
+
+void hogmf__run_epoch(const hogmf_sgd_ctx *c, hogmf_rating *x, size_t nnz,
+                      const hogmf_grid *grid, hogmf_order order, hogmf_schedule schedule,
+                      int threads, uint64_t seed, uint32_t epoch)
+{
+    hogmf_sgd_range_fn fn = hogmf__sgd_select(c, NULL);
+    if (schedule == HOGMF_SCHEDULE_BLOCKS && grid)
+        epoch_blocks(c, fn, x, grid, threads, seed, epoch);
+    else if (order == HOGMF_ORDER_BLOCKS && grid)
+        epoch_tiles(c, fn, x, grid, threads, seed, epoch);
+    else
+        epoch_shuffle(c, fn, x, nnz, threads, seed, epoch);
+}
