@@ -3,13 +3,13 @@
 #   make test       Check unit tests and CLI tests
 #   make bench      benchmarks (bench/run.sh)
 #   make demo       generate demo data, train, evaluate
-#   V=1             full command lines; OPENMP=0 builds without OpenMP; NATIVE=0 portable code
+#   V=1             full command lines; OPENMP=0 builds without OpenMP; NATIVE=1 adds -march=native (the SGD kernel picks AVX2/AVX-512 at run time anyway)
 
 CC      ?= cc
 PREFIX  ?= /usr/local
 BUILD   ?= build
 OPENMP  ?= 1
-NATIVE  ?= 1
+NATIVE  ?= 0
 
 OMP_FLAGS  := $(if $(filter 1,$(OPENMP)),-fopenmp,)
 ARCH_FLAGS := $(if $(filter 1,$(NATIVE)),-march=native,)
@@ -31,7 +31,20 @@ endif
 
 # Every src/*.c is part of the library except the MPI driver (built with MPI=1).
 LIB_SRC  := $(filter-out src/mpi_%.c,$(wildcard src/*.c))
-CLI_SRC  := $(wildcard src/cli/*.c)
+CLI_SRC  := $(filter-out src/cli/mpi_%.c,$(wildcard src/cli/*.c))
+
+# MPI=1 adds the MPI mode (src/mpi_*.c, src/cli/mpi_*.c; see README "Distributed training")
+# with Open MPI's flags from pkg-config ompi, else from mpicc. The default build needs no MPI.
+MPI ?= 0
+ifeq ($(MPI),1)
+MPI_CFLAGS := $(shell pkg-config --cflags ompi 2>/dev/null || mpicc --showme:compile)
+MPI_LIBS   := $(shell pkg-config --libs ompi 2>/dev/null || mpicc --showme:link)
+ALL_CFLAGS += -DHOGMF_MPI $(MPI_CFLAGS)
+LIBS       += $(MPI_LIBS)
+LIB_SRC    += $(wildcard src/mpi_*.c)
+CLI_SRC    += $(wildcard src/cli/mpi_*.c)
+endif
+
 TEST_SRC := $(wildcard tests/check_*.c)
 
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
@@ -77,8 +90,22 @@ check-unit: $(TEST_BIN)
 check-cli: $(BIN)
 	$(Q)HOGMF=$(BIN) sh tests/cli_test.sh
 
+# The MPI tests run when mpicc and mpirun exist: an MPI=1 build (in $(BUILD)-mpi unless this
+# is one) driven by tests/mpi_test.sh under mpirun -np 2 and 3. Otherwise a note says why not.
+HAVE_MPI  := $(shell command -v mpicc >/dev/null 2>&1 && command -v mpirun >/dev/null 2>&1 && echo 1)
+MPI_BUILD := $(if $(filter 1,$(MPI)),$(BUILD),$(BUILD)-mpi)
+.PHONY: check-mpi
+test: check-mpi
+check-mpi:
+ifeq ($(HAVE_MPI),1)
+	$(Q)$(MAKE) --no-print-directory BUILD=$(MPI_BUILD) MPI=1 $(MPI_BUILD)/hogmf
+	$(Q)HOGMF=$(MPI_BUILD)/hogmf sh tests/mpi_test.sh
+else
+	@echo "check-mpi: SKIPPED: mpicc or mpirun not found (scripts/install-deps.sh installs Open MPI)"
+endif
+
 bench: all
-	$(Q)sh bench/run.sh
+	$(Q)BENCH_BUILD=$(BUILD) sh bench/run.sh
 
 demo: all
 	$(Q)sh scripts/demo.sh
@@ -91,7 +118,7 @@ clean:
 # ---------------------------------------------------------------- bench programs
 # Small C programs under bench/ that link the library (bench/NAME.c -> build/bench_NAME);
 # `make bench` builds them before it runs bench/run.sh, which times them and the CLI.
-BENCH_SRC := bench/load.c
+BENCH_SRC := bench/load.c bench/rss.c bench/naive.c
 BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench_%)
 
 .PHONY: bench-progs
@@ -104,4 +131,89 @@ $(BUILD)/bench_%: bench/%.c $(LIB)
 	@$(if $(Q),echo "  CCLD    $<")
 	$(Q)$(CC) $(ALL_CFLAGS) -MMD -MP $(ALL_LDFLAGS) -o $@ $< $(LIB) $(LIBS)
 
+# The naive yardstick (REFERENCE.md) has its own flags: -O2, no -march, no vectorisation, no
+# FMA contraction, and not the user's CFLAGS; only the library it reads ratings with is ours.
+NAIVE_CFLAGS := -std=c11 -O2 -g -fno-tree-vectorize -ffp-contract=off $(WARN) -Iinclude \
+                -D_GNU_SOURCE
+$(BUILD)/bench_naive: bench/naive.c $(LIB)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CCLD    $< (naive flags)")
+	$(Q)$(CC) $(NAIVE_CFLAGS) -MMD -MP -o $@ $< $(LIB) $(ALL_LDFLAGS) $(LIBS)
+
 -include $(BENCH_BIN:=.d)
+
+# ---------------------------------------------------------------- shared library, install
+# The shared library is built from its own position-independent objects under
+# $(BUILD)/pic/ (the static library and the CLI keep their non-PIC code) and exports only the
+# public hogmf_* symbols (src/libhogmf.map). Real name libhogmf.so.$(VERSION), soname
+# libhogmf.so.$(SOMAJOR), both from include/hogmf.h.
+#   make install [PREFIX=/usr/local] [DESTDIR=]   bin, lib (.a, .so), include, pkg-config, man
+#   make uninstall (same PREFIX and DESTDIR)       removes exactly those files
+VERSION := $(shell sed -n 's/^\#define HOGMF_VERSION_STRING "\(.*\)"$$/\1/p' include/hogmf.h)
+SOMAJOR := $(firstword $(subst ., ,$(VERSION)))
+BINDIR  ?= $(PREFIX)/bin
+LIBDIR  ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+MANDIR  ?= $(PREFIX)/share/man
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+INSTALL ?= install
+
+PIC_OBJ  := $(LIB_SRC:%.c=$(BUILD)/pic/%.o)
+SHLIB    := $(BUILD)/libhogmf.so.$(VERSION)
+SONAME   := libhogmf.so.$(SOMAJOR)
+# What the .pc file's users link besides -lhogmf when they link statically.
+PC_REQUIRES := $(shell pkg-config --exists hwloc 2>/dev/null && echo hwloc) zlib
+PC_PRIVATE  := $(OMP_FLAGS) -lm $(if $(filter 1,$(MPI)),$(MPI_LIBS),)
+
+.PHONY: shared install uninstall check-install check-tool
+shared: $(SHLIB)
+
+$(BUILD)/pic/%.o: %.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC PIC  $<")
+	$(Q)$(CC) $(ALL_CFLAGS) -fPIC -fno-semantic-interposition -MMD -MP -c $< -o $@
+
+$(SHLIB): $(PIC_OBJ) src/libhogmf.map
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) -shared $(ALL_LDFLAGS) -Wl,-soname,$(SONAME) \
+	    -Wl,--version-script,src/libhogmf.map -o $@ $(PIC_OBJ) $(LIBS)
+	$(Q)ln -sf libhogmf.so.$(VERSION) $(BUILD)/$(SONAME) && \
+	    ln -sf $(SONAME) $(BUILD)/libhogmf.so
+
+-include $(PIC_OBJ:.o=.d)
+
+install: all shared
+	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) \
+	    $(DESTDIR)$(PKGCONFIGDIR) $(DESTDIR)$(MANDIR)/man1
+	$(INSTALL) -m 755 $(BIN) $(DESTDIR)$(BINDIR)/hogmf
+	$(INSTALL) -m 644 $(LIB) $(DESTDIR)$(LIBDIR)/libhogmf.a
+	$(INSTALL) -m 755 $(SHLIB) $(DESTDIR)$(LIBDIR)/libhogmf.so.$(VERSION)
+	ln -sf libhogmf.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME)
+	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libhogmf.so
+	$(INSTALL) -m 644 include/hogmf.h $(DESTDIR)$(INCLUDEDIR)/hogmf.h
+	$(INSTALL) -m 644 doc/hogmf.1 $(DESTDIR)$(MANDIR)/man1/hogmf.1
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' \
+	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' -e 's|@VERSION@|$(VERSION)|g' \
+	    -e 's|@REQUIRES@|$(PC_REQUIRES)|g' -e 's|@PRIVATE@|$(PC_PRIVATE)|g' \
+	    hogmf.pc.in >$(DESTDIR)$(PKGCONFIGDIR)/hogmf.pc
+	chmod 644 $(DESTDIR)$(PKGCONFIGDIR)/hogmf.pc
+	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ] && command -v ldconfig >/dev/null; then \
+	    ldconfig; fi
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/hogmf $(DESTDIR)$(LIBDIR)/libhogmf.a \
+	    $(DESTDIR)$(LIBDIR)/libhogmf.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME) \
+	    $(DESTDIR)$(LIBDIR)/libhogmf.so $(DESTDIR)$(INCLUDEDIR)/hogmf.h \
+	    $(DESTDIR)$(PKGCONFIGDIR)/hogmf.pc $(DESTDIR)$(MANDIR)/man1/hogmf.1
+
+# `make test` also installs into $(BUILD)/stage (DESTDIR) and $(BUILD)/example-prefix
+# (PREFIX), checks the tree, the soname and the exports, uninstalls, and builds and runs
+# examples/quickstart.c against the installed library through pkg-config.
+test: check-install check-tool
+check-install: all shared
+	$(Q)MAKE="$(MAKE)" BUILD="$(BUILD)" CC="$(CC)" VERSION="$(VERSION)" sh tests/install_test.sh
+
+# The CLI tests of the user-facing tools: info, export/import/convert, plot, progress and
+# --json, and the man page against every command's --help.
+check-tool: $(BIN)
+	$(Q)HOGMF=$(BIN) sh tests/cli_tool_test.sh

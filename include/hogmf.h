@@ -103,9 +103,29 @@ hogmf_read_options hogmf_read_options_default(void);
 /* Reads a ratings file. path "-" reads standard input. On success returns HOGMF_OK and fills
  * *out (free with hogmf_ratings_free). A malformed line gives HOGMF_ERR_PARSE with err->line
  * and a message "PATH:LINE: FIELD: expected ..., found '...'"; a file with no ratings gives
- * HOGMF_ERR_EMPTY; I/O failure HOGMF_ERR_IO. *out is left empty on failure. */
+ * HOGMF_ERR_EMPTY; I/O failure HOGMF_ERR_IO. *out is left empty on failure. gzip input
+ * (recognised by its magic bytes, whatever the name) is decompressed on the fly; corrupt or
+ * truncated gzip data, a read error and a regular file that shrinks while it is read give
+ * HOGMF_ERR_IO, a line with control bytes (binary data) HOGMF_ERR_PARSE. */
 hogmf_status hogmf_ratings_read(const char *path, const hogmf_read_options *opts,
                                 hogmf_ratings *out, hogmf_error *err);
+
+/* What reading a ratings file will take, estimated from its size and its first MiB. */
+typedef struct hogmf_read_estimate {
+    uint64_t file_bytes; /* size on disk; 0 when unknown (standard input, a pipe) */
+    uint64_t text_bytes; /* estimated decompressed size (file_bytes unless gzip) */
+    uint64_t nnz;        /* estimated ratings (lines); 0 when unknown */
+    uint64_t memory;     /* estimated peak bytes of hogmf_ratings_read; 0 when unknown */
+    int compressed;      /* 1: gzip */
+} hogmf_read_estimate;
+
+/* Fills *out for path without reading more than its first MiB; everything is 0 ("unknown")
+ * for "-" and for files that are not regular. Returns HOGMF_OK, or HOGMF_ERR_IO when the file
+ * cannot be opened or read (the same message hogmf_ratings_read would give). */
+hogmf_status hogmf_ratings_estimate(const char *path, hogmf_read_estimate *out,
+                                    hogmf_error *err);
+/* Estimated peak bytes to read nnz ratings with hogmf_ratings_read. */
+uint64_t hogmf_estimate_read_memory(uint64_t nnz);
 
 /* The same on a memory buffer; name is used in messages. */
 hogmf_status hogmf_ratings_parse(const char *buf, size_t len, const char *name,
@@ -292,12 +312,245 @@ const hogmf_model *hogmf_trainer_model(const hogmf_trainer *t);
 hogmf_status hogmf_trainer_finish(hogmf_trainer *t, hogmf_model **out, hogmf_error *err);
 void hogmf_trainer_free(hogmf_trainer **t);
 
+/* ---------------------------------------------------------------- checkpoints and resources */
+
+/* Saves the whole training state between epochs (model, best-epoch copy, AdaGrad sums,
+ * counters, learning rate, the current order of the training ratings, the parameters and a
+ * fingerprint of the training and validation data) atomically to path, with magic, version,
+ * sizes and a CRC-32. Not the ratings themselves. Returns HOGMF_OK, HOGMF_ERR_IO (the old
+ * file at path is left intact), HOGMF_ERR_NOMEM or HOGMF_ERR_INVALID (after finish). */
+hogmf_status hogmf_checkpoint_save(const hogmf_trainer *t, const char *path, hogmf_error *err);
+
+/* A trainer that continues from a checkpoint: train and valid must be the sets the
+ * checkpoint was written with (read again from the same files) and params the same training
+ * parameters, except epochs (the limit may be raised or lowered), threads and pin, which may
+ * differ. With the same thread count, the run then continues bit for bit as if it had never
+ * stopped. The file is untrusted: magic, version, sizes against the file size and the CRC
+ * are checked in a streaming pass before anything is allocated, and allocations are sized by
+ * train, never by the file. Returns HOGMF_OK and *out; HOGMF_ERR_FORMAT for a corrupt,
+ * truncated or foreign file; HOGMF_ERR_INVALID when it belongs to other data or parameters
+ * (the message names the difference); HOGMF_ERR_IO, HOGMF_ERR_NOMEM. On failure train's
+ * ratings keep their contents, but the order of a set that passed the checks may change. */
+hogmf_status hogmf_trainer_resume(hogmf_ratings *train, const hogmf_ratings *valid,
+                                  const hogmf_params *params, const char *path,
+                                  hogmf_trainer **out, hogmf_error *err);
+
+/* What a checkpoint file holds, from its header, after the whole file was verified. */
+typedef struct hogmf_checkpoint_info {
+    uint32_t version;      /* format version */
+    uint64_t file_bytes;   /* size of the file */
+    uint32_t m, n, k;      /* users, items, factors */
+    uint64_t nnz;          /* training ratings */
+    uint64_t valid_nnz;    /* validation ratings (0 without) */
+    uint32_t epoch;        /* epochs completed */
+    int stopped;           /* early stopping had triggered */
+    uint32_t threads;      /* threads of the run that wrote it */
+    float lr;              /* learning rate of the next epoch */
+    double train_rmse;     /* after the last epoch */
+    double valid_rmse;     /* after the last epoch; NAN without validation */
+    uint32_t best_epoch;   /* epoch of the best validation RMSE (0 without validation) */
+    double best_valid_rmse;/* INFINITY before any */
+    hogmf_params params;   /* the training parameters (callbacks NULL) */
+} hogmf_checkpoint_info;
+
+/* Verifies a checkpoint file (magic, version, sizes, CRC; no allocation sized by it) and
+ * fills *out. HOGMF_OK, HOGMF_ERR_FORMAT, HOGMF_ERR_IO or HOGMF_ERR_NOMEM. */
+hogmf_status hogmf_checkpoint_inspect(const char *path, hogmf_checkpoint_info *out,
+                                      hogmf_error *err);
+
+/* Estimated peak bytes of a training job once its ratings are loaded: the ratings (nnz
+ * training and valid_nnz validation ratings, m users, n items), the model, the validation
+ * copy, the best-epoch copy (validation with patience), AdaGrad sums, the grid and the
+ * buffer of the model file at the end. An estimate for refusing jobs, not an exact count. */
+uint64_t hogmf_estimate_memory(uint64_t nnz, uint32_t m, uint32_t n, uint64_t valid_nnz,
+                               const hogmf_params *params);
+
 /* Masked evaluation of a model on a ratings set (ids translated through the model's maps).
  * Fills rmse and mae (either pointer may be NULL) and the count of ratings whose user or
  * item is unknown to the model. threads as in hogmf_params. Returns HOGMF_OK or
  * HOGMF_ERR_EMPTY / HOGMF_ERR_NOMEM. */
 hogmf_status hogmf_evaluate(const hogmf_model *model, const hogmf_ratings *set, int threads,
                             double *rmse, double *mae, size_t *unknown, hogmf_error *err);
+
+/* ---------------------------------------------------------------- cross-validation (cv.c) */
+
+/* Deals nnz ratings into `folds` folds (2..1000): a seeded random permutation dealt round
+ * robin, so fold sizes differ by at most one. Fills fold[0..nnz) with 0..folds-1. Returns
+ * HOGMF_OK, HOGMF_ERR_INVALID (folds out of range or more folds than ratings) or
+ * HOGMF_ERR_NOMEM. */
+hogmf_status hogmf_cv_folds(size_t nnz, uint32_t folds, uint64_t seed, uint32_t *fold,
+                            hogmf_error *err);
+
+/* Splits src by a mask: rating j goes to *test when in_test[j] is non-zero, else to *train.
+ * Both keep src's order and are renumbered to the ids they hold (as hogmf_ratings_split);
+ * either may end up empty. Returns HOGMF_OK or HOGMF_ERR_NOMEM (both left empty). */
+hogmf_status hogmf_ratings_partition(const hogmf_ratings *src, const unsigned char *in_test,
+                                     hogmf_ratings *train, hogmf_ratings *test,
+                                     hogmf_error *err);
+
+/* Mean and sample standard deviation (n - 1 in the denominator; 0 when n < 2) of x[0..n),
+ * accumulated in double. NAN and NAN when n == 0. */
+void hogmf_mean_sd(const double *x, size_t n, double *mean, double *sd);
+
+/* ---------------------------------------------------------------- fold-in (foldin.c) */
+
+/* Factor rows computed for users who are not in a model, from a few of their ratings, with
+ * the model's Q, item biases and mu held fixed: for each user the ridge regression
+ *   min_{p, b}  sum_i (r_i - mu - bi[i] - b - q_i . p)^2 + lambda_p |p|^2 + lambda_b b^2
+ * solved in closed form (Cholesky of a (k+1) x (k+1) system). */
+typedef struct hogmf_foldin {
+    uint32_t m;         /* users folded in */
+    uint32_t k;         /* factors (the model's) */
+    uint32_t stride;    /* floats per row of P, a multiple of 16 */
+    uint32_t n;         /* items of the model the rows were computed with */
+    uint32_t model_crc; /* hogmf_model_fingerprint() of that model; checked when applied */
+    uint32_t *user_ids; /* m original user ids */
+    uint32_t *count;    /* m: ratings of items known to the model each row was computed from */
+    float *bu;          /* m user biases */
+    float *P;           /* m x stride rows, 64-byte aligned, padding zero */
+} hogmf_foldin;
+
+/* CRC-32 of what fold-in rows depend on: k, n, mu, the item ids, the item biases and Q. */
+uint32_t hogmf_model_fingerprint(const hogmf_model *model);
+
+/* Folds in one user: items[0..count) are dense item indices of the model (HOGMF_UNKNOWN
+ * entries are skipped) with ratings r[0..count). Writes the k factors to p[0..k) (p must
+ * hold the model's stride floats; the padding is zeroed) and the bias to *bu. With no known
+ * item both are zero. lambda_p > 0 and lambda_b >= 0 are absolute penalties (not per
+ * rating). Returns HOGMF_OK, HOGMF_ERR_INVALID (a lambda out of range, a non-finite rating)
+ * or HOGMF_ERR_NOMEM. */
+hogmf_status hogmf_foldin_user(const hogmf_model *model, const uint32_t *items, const float *r,
+                               size_t count, float lambda_p, float lambda_b, float *p,
+                               float *bu, hogmf_error *err);
+
+/* Folds in every user of `set` who is not in the model, in parallel over users (threads as
+ * in hogmf_params). A user with c ratings of known items gets the penalties lambda_p * c and
+ * lambda_b * c, the per-rating penalties that SGD training applies (so the model's own
+ * lambda_p and lambda_b are the natural choice). Users already in the model are skipped
+ * and counted in *known (may be NULL); ratings of items unknown to the model are skipped
+ * and counted in *unknown_items (may be NULL). Fills *out (free with hogmf_foldin_free);
+ * HOGMF_ERR_EMPTY when no user is left to fold in. */
+hogmf_status hogmf_foldin_compute(const hogmf_model *model, const hogmf_ratings *set,
+                                  float lambda_p, float lambda_b, int threads,
+                                  hogmf_foldin *out, size_t *known, size_t *unknown_items,
+                                  hogmf_error *err);
+
+/* Writes a fold-in file (text, documented in the README) atomically; floats are written in
+ * their shortest form that reads back to the same float, so save then load is exact. */
+hogmf_status hogmf_foldin_save(const hogmf_foldin *f, const char *path, hogmf_error *err);
+
+/* Reads a fold-in file. A malformed line gives HOGMF_ERR_PARSE with "PATH:LINE: ...". */
+hogmf_status hogmf_foldin_load(const char *path, hogmf_foldin *out, hogmf_error *err);
+
+/* Frees the arrays and clears *f; a cleared or zeroed one is a no-op. */
+void hogmf_foldin_free(hogmf_foldin *f);
+
+/* Returns in *out a new model: `model` plus the fold-in users (a user already in the model
+ * gets the fold-in row instead of its own). HOGMF_ERR_INVALID when the fold-in rows were
+ * computed with another model (k, n or fingerprint differ); HOGMF_ERR_NOMEM. */
+hogmf_status hogmf_model_add_foldin(const hogmf_model *model, const hogmf_foldin *f,
+                                    hogmf_model **out, hogmf_error *err);
+
+/* ---------------------------------------------------------------- top-N (recommend.c) */
+
+/* Per model user, the sorted item indices to leave out of the recommendations (items the
+ * user has rated). CSR: user u's items are items[ptr[u] .. ptr[u+1]). */
+typedef struct hogmf_seen {
+    uint32_t m;      /* users (the model's) */
+    size_t *ptr;     /* m + 1 offsets */
+    uint32_t *items; /* ptr[m] dense item indices, ascending and distinct within a user */
+} hogmf_seen;
+
+/* Builds the seen lists from the ratings of sets[0..nsets) (ids translated through the
+ * model's maps; ratings of unknown users or items are ignored). Returns HOGMF_OK or
+ * HOGMF_ERR_NOMEM; free with hogmf_seen_free. */
+hogmf_status hogmf_seen_build(const hogmf_model *model, const hogmf_ratings *const *sets,
+                              size_t nsets, hogmf_seen *out, hogmf_error *err);
+void hogmf_seen_free(hogmf_seen *s);
+
+/* Top-N for the dense users users[0..nusers), in parallel over users (threads as in
+ * hogmf_params): for each, the N items with the highest prediction that are not in its
+ * seen list (seen may be NULL), best first; ties go to the lower item index. Ranking uses
+ * the unclipped prediction, the reported rating is clipped like hogmf_model_predict. Fills
+ * items[j*N ...] and ratings[j*N ...] for user j, and count[j] = min(N, unseen items).
+ * Returns HOGMF_OK, HOGMF_ERR_INVALID (N == 0, a user index out of range) or
+ * HOGMF_ERR_NOMEM. */
+hogmf_status hogmf_recommend(const hogmf_model *model, const hogmf_seen *seen,
+                             const uint32_t *users, uint32_t nusers, uint32_t N, int threads,
+                             uint32_t *items, float *ratings, uint32_t *count,
+                             hogmf_error *err);
+
+/* ---------------------------------------------------------------- dense matrices (dense.c) */
+
+/* A dense matrix read from text, with the cells that were missing marked. */
+typedef struct hogmf_dense {
+    uint32_t m, n;        /* rows, columns */
+    float *x;             /* m x n row-major; NAN where missing */
+    unsigned char *known; /* m x n; 1 where the cell held a number */
+    char delim;           /* ',' '\t' or ' ' (runs of blanks), as detected */
+} hogmf_dense;
+
+/* Reads a dense matrix: one row per line, cells separated by commas, else tabs, else runs
+ * of blanks (detected from the first row). A cell is missing when it is empty or equals
+ * `missing` (may be NULL: only empty cells); every other cell must be a finite number.
+ * Every row must have as many cells as the first; blank lines are skipped; "-" reads
+ * standard input. HOGMF_ERR_PARSE with "PATH:LINE: ..." for a malformed row;
+ * HOGMF_ERR_EMPTY when there is no row; free with hogmf_dense_free. */
+hogmf_status hogmf_dense_read(const char *path, const char *missing, hogmf_dense *out,
+                              hogmf_error *err);
+
+/* Writes an m x n matrix atomically, separated by delim (' ' for blanks); cells with
+ * exact[c] non-zero (exact may be NULL: none) in their shortest exact form, the others
+ * with `digits` significant digits (1..9). */
+hogmf_status hogmf_dense_write(const char *path, const float *x, const unsigned char *exact,
+                               uint32_t m, uint32_t n, char delim, int digits,
+                               hogmf_error *err);
+void hogmf_dense_free(hogmf_dense *d);
+
+/* ---------------------------------------------------------------- tuning (tune.c) */
+
+/* One tuning trial: the parameters tried and the result on the validation set. */
+typedef struct hogmf_trial {
+    uint32_t index;      /* 0-based, in the order the trials were generated */
+    hogmf_params params; /* callbacks cleared; epochs is the budget, not the best epoch */
+    double valid_rmse;   /* best validation RMSE over the epochs; INFINITY when diverged */
+    uint32_t best_epoch; /* the epoch it was reached at (0 when diverged) */
+    double seconds;      /* wall time of the trial */
+} hogmf_trial;
+
+/* Called after every trial in trial order, from the calling thread; non-zero stops. */
+typedef int (*hogmf_trial_fn)(void *ctx, const hogmf_trial *trial, const hogmf_trial *best);
+
+/* What to search and how long. Start from hogmf_tune_params_default(). */
+typedef struct hogmf_tune_params {
+    hogmf_params base;     /* fixed: epochs (maximum), patience, tol, init_sd, seed, ... */
+    uint32_t trials;       /* stop after this many trials; 0: no limit (seconds must be set) */
+    double seconds;        /* stop starting batches after this many seconds; 0: no limit */
+    uint32_t batch;        /* trials generated together from the results before them */
+    int threads;           /* threads in all; 0: all available */
+    int trial_threads;     /* threads each trial trains with; threads / trial_threads trials
+                            * run at once */
+    uint32_t k_min, k_max; /* factors, log-uniform */
+    float lr_min, lr_max;  /* learning rate, log-uniform */
+    float decay_max;       /* lr_decay uniform in [0, decay_max] for HOGMF_LR_DECAY */
+    float reg_min, reg_max; /* each of lambda_b, lambda_p, lambda_q, log-uniform */
+    uint32_t schedules;    /* bit s set: schedule s is tried; 0: base.schedule_lr only */
+    uint64_t seed;         /* seeds the search (the trials all train with base.seed) */
+    hogmf_trial_fn on_trial; /* optional */
+    void *ctx;
+} hogmf_tune_params;
+
+hogmf_tune_params hogmf_tune_params_default(void);
+
+/* Searches on train (early stopping on valid, which is required): the first half of the
+ * trial budget samples the whole space at random, the rest samples around the best trial
+ * so far in a shrinking neighbourhood; each batch is generated from the finished batches
+ * only, so for a trial budget the result does not depend on the thread count. Copies train
+ * once per thread (it is never modified). Fills *best with the best trial (its
+ * params.epochs set to its best epoch). Returns HOGMF_OK; HOGMF_ERR_DIVERGED when every
+ * trial diverged; HOGMF_ERR_INVALID, HOGMF_ERR_NOMEM. */
+hogmf_status hogmf_tune(const hogmf_ratings *train, const hogmf_ratings *valid,
+                        const hogmf_tune_params *tp, hogmf_trial *best, hogmf_error *err);
 
 /* ---------------------------------------------------------------- synthetic data */
 
@@ -335,6 +588,37 @@ hogmf_status hogmf_topology_get(hogmf_topology *out, hogmf_error *err);
 /* The instruction set the plain SGD step uses here: "avx512", "avx2" or "portable". The
  * environment variable HOGMF_ISA=portable|avx2 lowers it (for comparisons). */
 const char *hogmf_kernel_name(void);
+
+/* ---------------------------------------------------------------- other tools' formats */
+
+/* Writes the model as a LIBMF text model (mf_save_model's format): lines "f 0", "m M",
+ * "n N", "k K+3", "b MU", then "p<id> T v1 .. vK+3" for every user id 0..M-1 ("p<id> F 0 ..
+ * 0" for ids the model does not hold) and the same with "q" for items, M and N being the
+ * largest id + 1. LIBMF predicts P[u] . Q[i] without biases, so the biases and the mean are
+ * folded into three extra columns, p' = [p, b_u, 1, 1] and q' = [q, 1, b_i, mu]: LIBMF's
+ * prediction is then hogmf's before clipping. Ids are used as LIBMF row indices unchanged.
+ * Atomic. HOGMF_ERR_INVALID when an id exceeds 2147483646; HOGMF_ERR_IO, HOGMF_ERR_NOMEM. */
+hogmf_status hogmf_model_write_libmf(const hogmf_model *model, const char *path,
+                                     hogmf_error *err);
+
+/* Reads a LIBMF text model (real-valued: f 0, 1 or 2; also the older header without f and b,
+ * and rows without T/F) into a new model whose predictions, clipped to [rmin, rmax], are
+ * LIBMF's: rows marked F become unknown ids, predicted as b like LIBMF does; user and item
+ * ids are LIBMF's row indices. A file written by hogmf_model_write_libmf is recognised and
+ * gives back k, the biases and mu exactly; any other gets mu = b, zero biases and one extra
+ * column (p' = [p, 1], q' = [q, -b]). The training fields are zero (nnz, epochs, params).
+ * Returns HOGMF_OK and *out; HOGMF_ERR_FORMAT with "PATH:LINE: expected ..." for a malformed
+ * file; HOGMF_ERR_INVALID for a bad range; HOGMF_ERR_IO, HOGMF_ERR_NOMEM. */
+hogmf_status hogmf_model_read_libmf(const char *path, float rmin, float rmax,
+                                    hogmf_model **out, hogmf_error *err);
+
+/* Writes the model as three CSV files for NumPy or pandas, each with a header line:
+ * PREFIX_users.csv "user,bias,f1,..,fk" (one row per user, original ids, model order),
+ * PREFIX_items.csv "item,bias,f1,..,fk", and PREFIX_global.csv "mu,rmin,rmax,k,users,items".
+ * A prediction is mu + bias_u + bias_i + f_u . f_i, clipped to [rmin, rmax]. Each file is
+ * written atomically; on failure the files already written stay. */
+hogmf_status hogmf_model_write_csv(const hogmf_model *model, const char *prefix,
+                                   hogmf_error *err);
 
 /* ---------------------------------------------------------------- utilities */
 

@@ -1,6 +1,8 @@
 /*
  * fileio.c - atomic output files (temporary name in the same folder, fsync, rename, fsync of
- * the folder), aligned allocation and fast number formatting for the text writers.
+ * the folder; where Linux O_TMPFILE works the file has no name at all until it is complete,
+ * so a killed process leaves nothing behind), aligned allocation and fast number formatting
+ * for the text writers.
  * Reading is elsewhere (ratings.c, model_io.c).
  */
 #define _POSIX_C_SOURCE 200809L
@@ -11,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 void *hogmf__aligned_calloc(size_t count, size_t size)
@@ -61,6 +64,28 @@ hogmf_status hogmf__out_open(hogmf_outfile *f, const char *path, hogmf_error *er
         }
         return HOGMF_OK;
     }
+    /* Preferred: an unnamed file in the target's folder (Linux O_TMPFILE), given a name only
+     * at commit. Where the file system does not support it, a named temporary file. */
+    char *dir = strdup(path);
+    if (!dir) {
+        hogmf__out_abort(f);
+        return hogmf__fail(err, HOGMF_ERR_NOMEM, 0, "%s: out of memory", path);
+    }
+    char *slash = strrchr(dir, '/');
+    if (slash == dir)
+        dir[1] = '\0';
+    else if (slash)
+        *slash = '\0';
+    else
+        strcpy(dir, ".");
+#ifdef O_TMPFILE
+    f->fd = open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0666);
+#endif
+    free(dir);
+    if (f->fd >= 0) {
+        f->anon = 1;
+        return HOGMF_OK;
+    }
     snprintf(f->tmp, plen + 16, "%s.tmp.XXXXXX", path);
     f->fd = mkstemp(f->tmp);
     if (f->fd < 0) {
@@ -71,6 +96,7 @@ hogmf_status hogmf__out_open(hogmf_outfile *f, const char *path, hogmf_error *er
         return hogmf__fail(err, HOGMF_ERR_IO, 0, "%s: cannot create a temporary file: %s", path,
                            strerror(e));
     }
+    f->linked = 1;
     /* mkstemp creates 0600; give the usual permissions subject to the umask. */
     mode_t um = umask(0);
     umask(um);
@@ -135,15 +161,45 @@ static void fsync_dir_of(const char *path)
     free(dir);
 }
 
+/* Links the unnamed file f->fd into its folder as "PATH.tmp.XXXXXX" (a name not in use).
+ * Returns 0, or -1 with errno set. */
+static int link_anon(hogmf_outfile *f)
+{
+    char proc[64];
+    snprintf(proc, sizeof proc, "/proc/self/fd/%d", f->fd);
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    uint64_t x = (uint64_t)ts.tv_nsec ^ ((uint64_t)getpid() << 32) ^ (uint64_t)(uintptr_t)f;
+    for (int attempt = 0; attempt < 100; attempt++) {
+        uint64_t r = hogmf__splitmix64(&x);
+        char suffix[7];
+        for (int j = 0; j < 6; j++, r /= 36)
+            suffix[j] = "abcdefghijklmnopqrstuvwxyz0123456789"[r % 36];
+        suffix[6] = '\0';
+        snprintf(f->tmp, strlen(f->path) + 16, "%s.tmp.%s", f->path, suffix);
+        if (linkat(AT_FDCWD, proc, AT_FDCWD, f->tmp, AT_SYMLINK_FOLLOW) == 0) {
+            f->linked = 1;
+            return 0;
+        }
+        if (errno != EEXIST)
+            return -1;
+    }
+    return -1;
+}
+
 hogmf_status hogmf__out_commit(hogmf_outfile *f, hogmf_error *err)
 {
     out_flush(f);
-    if (f->tmp && !f->failed && fsync(f->fd) != 0)
+    int atomic = f->tmp != NULL;
+    if (atomic && !f->failed && fsync(f->fd) != 0)
+        f->failed = errno;
+    /* An unnamed file gets its temporary name while its descriptor is still open. */
+    if (atomic && f->anon && !f->failed && link_anon(f) != 0)
         f->failed = errno;
     if (close(f->fd) != 0 && !f->failed)
         f->failed = errno;
     f->fd = -1;
-    if (!f->tmp) { /* written in place */
+    if (!atomic) { /* written in place */
         hogmf_status st = f->failed ? hogmf__fail(err, HOGMF_ERR_IO, 0, "%s: write failed: %s",
                                                   f->path, strerror(f->failed))
                                     : HOGMF_OK;
@@ -152,6 +208,8 @@ hogmf_status hogmf__out_commit(hogmf_outfile *f, hogmf_error *err)
     }
     if (!f->failed && rename(f->tmp, f->path) != 0)
         f->failed = errno;
+    if (!f->failed)
+        f->linked = 0; /* renamed: nothing left to remove */
     if (f->failed) {
         hogmf_status st = hogmf__fail(err, HOGMF_ERR_IO, 0, "%s: write failed: %s", f->path,
                                       strerror(f->failed));
@@ -169,7 +227,7 @@ void hogmf__out_abort(hogmf_outfile *f)
 {
     if (f->fd >= 0)
         close(f->fd);
-    if (f->tmp)
+    if (f->tmp && f->linked)
         unlink(f->tmp);
     free(f->tmp);
     free(f->path);

@@ -1,6 +1,7 @@
 /*
- * idmap.c - open-addressing hash map from a user's original 32-bit ids to dense indices.
- * Linear probing, power-of-two capacity, load factor at most 1/2. No deletion.
+ * idmap.c - map from a user's original 32-bit ids to dense indices: a direct table for small
+ * ids (grown to the largest one seen, in powers of two) and open addressing with linear
+ * probing (power-of-two capacity, load at most 1/2) for ids of 2^22 and more. No deletion.
  */
 #include "internal.h"
 
@@ -43,12 +44,13 @@ void hogmf__idmap_free(hogmf_idmap *map)
 {
     if (!map)
         return;
+    free(map->direct);
     free(map->keys);
     free(map->vals);
     free(map);
 }
 
-uint32_t hogmf__idmap_get(const hogmf_idmap *map, uint32_t id)
+uint32_t hogmf__idmap_get_hashed(const hogmf_idmap *map, uint32_t id)
 {
     size_t mask = map->cap - 1;
     for (size_t s = idmap_hash(id, mask);; s = (s + 1) & mask) {
@@ -82,9 +84,38 @@ static int idmap_grow(hogmf_idmap *map)
     return 0;
 }
 
-int hogmf__idmap_put(hogmf_idmap *map, uint32_t id, uint32_t next, uint32_t *index,
-                     int *inserted)
+/* Grows the direct table to hold id. */
+static int direct_grow(hogmf_idmap *map, uint32_t id)
 {
+    size_t cap = map->dcap ? map->dcap : 1024;
+    while (cap <= id)
+        cap *= 2;
+    uint32_t *d = realloc(map->direct, cap * sizeof *d);
+    if (!d)
+        return -1;
+    for (size_t j = map->dcap; j < cap; j++)
+        d[j] = HOGMF_UNKNOWN;
+    map->direct = d;
+    map->dcap = cap;
+    return 0;
+}
+
+int hogmf__idmap_put_slow(hogmf_idmap *map, uint32_t id, uint32_t next, uint32_t *index,
+                          int *inserted)
+{
+    if (id < HOGMF_IDMAP_DIRECT) {
+        if (id >= map->dcap && direct_grow(map, id) != 0)
+            return -1;
+        if (map->direct[id] != HOGMF_UNKNOWN) {
+            *index = map->direct[id];
+            *inserted = 0;
+            return 0;
+        }
+        map->direct[id] = next; /* count covers the hashed part only */
+        *index = next;
+        *inserted = 1;
+        return 0;
+    }
     size_t mask = map->cap - 1;
     size_t s = idmap_hash(id, mask);
     for (;; s = (s + 1) & mask) {

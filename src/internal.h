@@ -82,21 +82,42 @@ static inline double hogmf__rng_normal(hogmf_rng *g)
 
 /* ---------------------------------------------------------------- id map (idmap.c) */
 
-/* Open-addressing hash map from original 32-bit id to dense index. */
+/* Map from original 32-bit id to dense index: a direct table for ids below
+ * HOGMF_IDMAP_DIRECT (real data sets mostly number from 1), an open-addressing hash for
+ * the rest. */
+#define HOGMF_IDMAP_DIRECT (1u << 22)
 typedef struct hogmf_idmap {
     uint32_t *keys; /* cap slots; a slot is empty when vals[slot] == HOGMF_UNKNOWN */
     uint32_t *vals;
     size_t cap;     /* a power of two */
-    size_t count;
+    size_t count;   /* ids in the hashed part */
+    uint32_t *direct; /* dcap entries, HOGMF_UNKNOWN when absent */
+    size_t dcap;
 } hogmf_idmap;
 
 hogmf_idmap *hogmf__idmap_new(size_t expected);
 void hogmf__idmap_free(hogmf_idmap *map);
 /* Index of id, or HOGMF_UNKNOWN. */
-uint32_t hogmf__idmap_get(const hogmf_idmap *map, uint32_t id);
+uint32_t hogmf__idmap_get_hashed(const hogmf_idmap *map, uint32_t id);
+static inline uint32_t hogmf__idmap_get(const hogmf_idmap *map, uint32_t id)
+{
+    if (id < map->dcap)
+        return map->direct[id];
+    return id < HOGMF_IDMAP_DIRECT ? HOGMF_UNKNOWN : hogmf__idmap_get_hashed(map, id);
+}
 /* Index of id, inserting it as `next` when absent (*inserted set). -1 when out of memory. */
-int hogmf__idmap_put(hogmf_idmap *map, uint32_t id, uint32_t next, uint32_t *index,
-                     int *inserted);
+int hogmf__idmap_put_slow(hogmf_idmap *map, uint32_t id, uint32_t next, uint32_t *index,
+                          int *inserted);
+static inline int hogmf__idmap_put(hogmf_idmap *map, uint32_t id, uint32_t next,
+                                   uint32_t *index, int *inserted)
+{
+    if (id < map->dcap && map->direct[id] != HOGMF_UNKNOWN) {
+        *index = map->direct[id];
+        *inserted = 0;
+        return 0;
+    }
+    return hogmf__idmap_put_slow(map, id, next, index, inserted);
+}
 /* Builds a map from dense index -> id arrays (ids must be distinct). NULL on failure. */
 hogmf_idmap *hogmf__idmap_from_ids(const uint32_t *ids, uint32_t count);
 
@@ -114,6 +135,9 @@ typedef struct hogmf_outfile {
     char *path;    /* final name */
     char *tmp;     /* temporary name in the same folder */
     int fd;
+    int anon;      /* fd is an unnamed O_TMPFILE in the folder, linked as tmp at commit, so a
+                    * process killed while writing leaves nothing behind */
+    int linked;    /* tmp exists on disk */
     char *buf;
     size_t len, cap;
     int failed;    /* errno of the first failed write, 0 if none */
@@ -209,5 +233,18 @@ int hogmf__pin_threads(hogmf_pin pin, int threads, const hogmf_params *params);
 
 /* Threads to use for a parameter value (0 = all available). */
 int hogmf__threads(int requested);
+
+/* ---------------------------------------------------------------- small text files (dense.c) */
+
+/* Reads a whole file ("-": standard input) into *buf, NUL-terminated, length in *len (free
+ * with free()). HOGMF_ERR_IO with "PATH: ..." or HOGMF_ERR_NOMEM. For the dense matrix and
+ * fold-in readers; ratings files have their own streaming reader. */
+hogmf_status hogmf__read_text(const char *path, char **buf, size_t *len, hogmf_error *err);
+
+/* ---------------------------------------------------------------- test seams (ratings.c) */
+
+/* When set (tests only), hogmf_ratings_read calls it after every read() of the file with
+ * the bytes read so far, so a test can change the file at a chosen moment. */
+extern void (*hogmf__test_after_read)(int fd, uint64_t raw_bytes);
 
 #endif /* HOGMF_INTERNAL_H */

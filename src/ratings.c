@@ -405,10 +405,120 @@ static hogmf_status line_too_long(parser *ps, uint64_t line)
 
 /* Parses the complete lines in buf[0..len); with final set, a last line without a newline
  * too. Returns the status and the number of bytes consumed in *used. */
+/* Reads decimal digits at *pp (at most `max` of them) into *v; returns how many. */
+static inline int fast_digits(const char **pp, const char *end, int max, uint64_t *v)
+{
+    const char *p = *pp;
+    uint64_t x = 0;
+    int n = 0;
+    while (p < end && n <= max && is_digit(*p)) {
+        x = x * 10 + (uint64_t)(*p++ - '0');
+        n++;
+    }
+    *pp = p;
+    *v = x;
+    return n;
+}
+
+/* Skips the separator of the format at *pp; returns 0 when it is not there. */
+static inline int fast_sep(hogmf_format fmt, const char **pp, const char *end)
+{
+    const char *p = *pp;
+    if (fmt == HOGMF_FORMAT_CSV) {
+        if (p >= end || *p != ',')
+            return 0;
+        p++;
+    } else if (fmt == HOGMF_FORMAT_DAT) {
+        if (end - p < 2 || p[0] != ':' || p[1] != ':')
+            return 0;
+        p += 2;
+    } else {
+        if (p >= end || !is_blank(*p))
+            return 0;
+        while (p < end && is_blank(*p))
+            p++;
+    }
+    *pp = p;
+    return 1;
+}
+
+/* The common line, "digits SEP digits SEP [-]digits[.digits] [SEP digits]" ending in LF or
+ * CRLF, parsed in one pass. Returns the bytes consumed (newline included), or 0 when the
+ * line needs the general parser - which then produces exactly the same result, or the error
+ * message. Accepts a strict subset of what parse_line accepts. */
+static size_t parse_fast(parser *ps, const char *buf, size_t len, int final)
+{
+    const char *p = buf, *end = buf + len;
+    const hogmf_format fmt = ps->format;
+    uint64_t uid, iid, mant, frac, ts;
+    if (fast_digits(&p, end, 10, &uid) == 0 || uid > UINT32_MAX || !fast_sep(fmt, &p, end))
+        return 0;
+    if (fast_digits(&p, end, 10, &iid) == 0 || iid > UINT32_MAX || !fast_sep(fmt, &p, end))
+        return 0;
+    int neg = p < end && *p == '-';
+    p += neg;
+    int nd = fast_digits(&p, end, 15, &mant), nf = 0;
+    if (nd == 0)
+        return 0;
+    if (p < end && *p == '.') {
+        p++;
+        nf = fast_digits(&p, end, 15, &frac);
+        if (nf == 0 || nd + nf > 15)
+            return 0;
+        mant = mant * (uint64_t)pow10_table[nf] + frac;
+    }
+    if (nd > 15)
+        return 0;
+    const char *q = p;
+    if (fast_sep(fmt, &q, end) && q < end && is_digit(*q)) {
+        if (fast_digits(&q, end, 15, &ts) > 15)
+            return 0;
+        p = q;
+    }
+    if (fmt == HOGMF_FORMAT_TSV || fmt == HOGMF_FORMAT_LIBMF)
+        while (p < end && is_blank(*p))
+            p++;
+    if (p < end && *p == '\r')
+        p++;
+    size_t used;
+    if (p < end && *p == '\n')
+        used = (size_t)(p + 1 - buf);
+    else if (p == end && final)
+        used = len;
+    else
+        return 0;
+    double v = (double)mant / pow10_table[nf];
+    hogmf_ratings *out = ps->out;
+    if (out->nnz == ps->cap)
+        return 0; /* the general path grows the array */
+    hogmf_rating *x = &out->data[out->nnz];
+    ps->line++;
+    const hogmf_idmap *um = ps->umap, *im = ps->imap;
+    x->u = uid < um->dcap ? um->direct[uid] : HOGMF_UNKNOWN;
+    x->i = iid < im->dcap ? im->direct[iid] : HOGMF_UNKNOWN;
+    if ((x->u == HOGMF_UNKNOWN && intern(ps, ps->umap, &out->user_ids, &out->m, &ps->ucap,
+                                         (uint32_t)uid, &x->u) != HOGMF_OK) ||
+        (x->i == HOGMF_UNKNOWN && intern(ps, ps->imap, &out->item_ids, &out->n, &ps->icap,
+                                         (uint32_t)iid, &x->i) != HOGMF_OK)) {
+        ps->line--;
+        return 0; /* out of memory or too many ids: the general path reports it */
+    }
+    x->r = (float)(neg ? -v : v);
+    out->nnz++;
+    return used;
+}
+
 static hogmf_status parse_block(parser *ps, const char *buf, size_t len, int final, size_t *used)
 {
     size_t pos = 0;
     while (pos < len) {
+        if (ps->seen_data && ps->format != HOGMF_FORMAT_AUTO) {
+            size_t n = parse_fast(ps, buf + pos, len - pos, final);
+            if (n) {
+                pos += n;
+                continue;
+            }
+        }
         const char *nl = memchr(buf + pos, '\n', len - pos);
         if (!nl && !final)
             break;
@@ -427,44 +537,67 @@ static hogmf_status parse_block(parser *ps, const char *buf, size_t len, int fin
 
 /* ---------------------------------------------------------------- duplicates */
 
-/* Removes all but the last occurrence of each (u, i) pair, keeping file order. O(nnz):
- * a stable counting sort by user gives each user's ratings in file order; a per-item stamp
- * then finds repeats within a user. */
+/* Removes all but the last occurrence of each (u, i) pair, keeping file order. O(nnz) per
+ * batch: a stable counting sort by user gives each user's ratings in file order, and a
+ * per-item stamp then finds repeats within a user. Users are taken in batches of about
+ * nnz/8 ratings so the index array stays small next to the ratings themselves. */
 static hogmf_status remove_duplicates(hogmf_ratings *r, hogmf_error *err, const char *name)
 {
-    size_t nnz = r->nnz;
+    const size_t nnz = r->nnz;
     size_t *start = calloc((size_t)r->m + 1, sizeof *start);
-    uint32_t *order = malloc(nnz * sizeof *order);
     uint32_t *stamp = malloc((size_t)r->n * sizeof *stamp);
     uint32_t *last = malloc((size_t)r->n * sizeof *last);
-    if (!start || !order || !stamp || !last) {
-        free(start);
-        free(order);
-        free(stamp);
-        free(last);
-        return hogmf__fail(err, HOGMF_ERR_NOMEM, 0, "%s: out of memory", name);
-    }
+    uint32_t *order = NULL;
+    if (!start || !stamp || !last)
+        goto nomem;
     for (size_t j = 0; j < nnz; j++)
         start[r->data[j].u + 1]++;
+    size_t batch = nnz / 8 > (1u << 20) ? nnz / 8 : (1u << 20), biggest = 0;
     for (uint32_t u = 0; u < r->m; u++)
-        start[u + 1] += start[u];
-    for (size_t j = 0; j < nnz; j++)
-        order[start[r->data[j].u]++] = (uint32_t)j;
-    /* start[u] is now the end of row u; row u begins at start[u-1] (0 for u = 0). */
+        biggest = start[u + 1] > biggest ? start[u + 1] : biggest;
+    if (batch < biggest)
+        batch = biggest;
+    if (batch > nnz)
+        batch = nnz;
+    order = malloc((batch ? batch : 1) * sizeof *order);
+    if (!order)
+        goto nomem;
     memset(stamp, 0xff, (size_t)r->n * sizeof *stamp);
-    size_t dups = 0, b = 0;
-    for (uint32_t u = 0; u < r->m; u++) {
-        size_t e = start[u];
-        for (size_t t = b; t < e; t++) {
-            uint32_t j = order[t], i = r->data[j].i;
-            if (stamp[i] == u) {
-                r->data[last[i]].u = HOGMF_UNKNOWN; /* an earlier line loses */
-                dups++;
-            }
-            stamp[i] = u;
-            last[i] = j;
+    size_t dups = 0;
+    for (uint32_t ua = 0; ua < r->m;) {
+        /* Users [ua, ub) hold at most `batch` ratings; start[u+1] is user u's count. */
+        uint32_t ub = ua;
+        size_t total = 0;
+        while (ub < r->m && total + start[ub + 1] <= batch)
+            total += start[++ub];
+        size_t *pos = start + ua; /* reused as write cursors: pos[u - ua] */
+        size_t acc = 0;
+        for (uint32_t u = ua; u < ub; u++) {
+            size_t c = pos[u - ua + 1];
+            pos[u - ua + 1] = acc; /* pos[u-ua+1] becomes the beginning of user u's run */
+            acc += c;
         }
-        b = e;
+        for (size_t j = 0; j < nnz; j++) {
+            uint32_t u = r->data[j].u;
+            if (u >= ua && u < ub)
+                order[pos[u - ua + 1]++] = (uint32_t)j;
+        }
+        /* pos[u-ua+1] is now the end of user u's run; it begins where the previous ended. */
+        size_t b = 0;
+        for (uint32_t u = ua; u < ub; u++) {
+            size_t e = pos[u - ua + 1];
+            for (size_t t = b; t < e; t++) {
+                uint32_t j = order[t], i = r->data[j].i;
+                if (stamp[i] == u) {
+                    r->data[last[i]].u = HOGMF_UNKNOWN; /* an earlier line loses */
+                    dups++;
+                }
+                stamp[i] = u;
+                last[i] = j;
+            }
+            b = e;
+        }
+        ua = ub;
     }
     free(start);
     free(order);
@@ -479,6 +612,12 @@ static hogmf_status remove_duplicates(hogmf_ratings *r, hogmf_error *err, const 
     }
     r->duplicates = dups;
     return HOGMF_OK;
+nomem:
+    free(start);
+    free(order);
+    free(stamp);
+    free(last);
+    return hogmf__fail(err, HOGMF_ERR_NOMEM, 0, "%s: out of memory", name);
 }
 
 /* ---------------------------------------------------------------- entry points */
@@ -669,13 +808,14 @@ static hogmf_status source_open(source *src, const char *path, hogmf_error *err)
     return HOGMF_OK;
 }
 
-static ssize_t gz_error(source *src, const char *what, hogmf_error *err)
+/* produced: bytes decompressed by the current source_read call so far. */
+static ssize_t gz_error(source *src, const char *what, size_t produced, hogmf_error *err)
 {
     src->failed = hogmf__fail(err, HOGMF_ERR_IO, 0,
                               "%s: expected gzip data, found %s (after %llu compressed and %llu "
                               "decompressed bytes)",
                               src->name, what, (unsigned long long)src->raw,
-                              (unsigned long long)src->out);
+                              (unsigned long long)(src->out + produced));
     return -1;
 }
 
@@ -725,7 +865,8 @@ static ssize_t source_read(source *src, char *dst, size_t cap, hogmf_error *err)
                 break;
             }
             if (zs->next_in[0] != 0x1f)
-                return gz_error(src, "other bytes after the last gzip member", err);
+                return gz_error(src, "other bytes after the last gzip member",
+                                want - zs->avail_out, err);
             inflateReset(zs);
             continue;
         }
@@ -738,11 +879,12 @@ static ssize_t source_read(source *src, char *dst, size_t cap, hogmf_error *err)
             char what[160];
             snprintf(what, sizeof what, "corrupt data (zlib: %s)",
                      zs->msg ? zs->msg : "data error");
-            return gz_error(src, what, err);
+            return gz_error(src, what, want - zs->avail_out, err);
         }
         /* inflate stopped with room left: it needs input, and there is none. */
         if (zs->avail_out > 0 && zs->avail_in == 0 && src->raw_eof)
-            return gz_error(src, "the end of the file inside a gzip member (truncated?)", err);
+            return gz_error(src, "the end of the file inside a gzip member (truncated?)",
+                            want - zs->avail_out, err);
     }
     size_t n = want - zs->avail_out;
     src->out += n;
@@ -780,6 +922,8 @@ hogmf_status hogmf_ratings_read(const char *path, const hogmf_read_options *opts
         st = parse_block(&ps, buf, have, eof, &used);
         if (st != HOGMF_OK)
             break;
+        if (ps.opts.progress) /* file bytes (compressed ones for gzip) against the file size */
+            ps.opts.progress(ps.opts.progress_ctx, src.raw, src.regular ? src.size : 0);
         memmove(buf, buf + used, have - used);
         have -= used;
         /* What is left is the start of the next line; at eof nothing is left. */
@@ -1032,6 +1176,34 @@ done:
     free(idx);
     free(in_test);
     return st;
+}
+
+hogmf_status hogmf_ratings_partition(const hogmf_ratings *src, const unsigned char *in_test,
+                                     hogmf_ratings *train, hogmf_ratings *test,
+                                     hogmf_error *err)
+{
+    size_t ntest = 0;
+    for (size_t j = 0; j < src->nnz; j++)
+        ntest += in_test[j] != 0;
+    hogmf_status st = alloc_like(train, src, src->nnz - ntest, err);
+    if (st != HOGMF_OK)
+        return st;
+    if ((st = alloc_like(test, src, ntest, err)) != HOGMF_OK) {
+        hogmf_ratings_free(train);
+        return st;
+    }
+    for (size_t j = 0; j < src->nnz; j++) {
+        hogmf_ratings *dst = in_test[j] ? test : train;
+        dst->data[dst->nnz++] = src->data[j];
+    }
+    if ((st = compact_ids(train, err)) != HOGMF_OK || (st = compact_ids(test, err)) != HOGMF_OK) {
+        hogmf_ratings_free(train);
+        hogmf_ratings_free(test);
+        return st;
+    }
+    set_range(train);
+    set_range(test);
+    return HOGMF_OK;
 }
 
 hogmf_status hogmf_ratings_write(const hogmf_ratings *r, const char *path, hogmf_format format,

@@ -35,6 +35,7 @@ int main(void)
     srunner_add_suite(sr, sgd_suite());
     srunner_add_suite(sr, train_suite());
     srunner_add_suite(sr, gen_suite());
+    srunner_add_suite(sr, interop_suite());
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     int run = srunner_ntests_run(sr);

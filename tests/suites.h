@@ -14,6 +14,7 @@ Suite *model_suite(void);   /* check_model.c: save/load round trip, corrupt file
 Suite *sgd_suite(void);     /* check_sgd.c: gradient vs finite differences, one 2x2 step */
 Suite *train_suite(void);   /* check_train.c: masking, seed matrix, planted rank, threads */
 Suite *gen_suite(void);     /* check_gen.c: synthetic data and splits */
+Suite *interop_suite(void); /* check_interop.c: LIBMF text models, CSV factor tables */
 
 /* Path of a fixture: $HOGMF_FIXTURES/name (default "fixtures/name"); static buffer. */
 const char *fixture(const char *name);

@@ -42,13 +42,30 @@ static const char help[] =
     "      --format FMT       auto, tsv, dat, csv or libmf [auto]\n"
     "      --log FILE         write the epochs as JSON lines (keys epoch, train_rmse,\n"
     "                         valid_rmse, epoch_seconds, updates_per_second)\n"
-    "  -q, --quiet            no per-epoch lines\n"
+    "  -q, --quiet            no progress, epoch or summary lines (warnings and errors stay)\n"
+    "      --json             one JSON object per event on stdout: read, read_progress,\n"
+    "                         train, epoch, done, error (see hogmf(1))\n"
+    "      --checkpoint FILE  write the whole training state to FILE (atomically) every\n"
+    "                         --checkpoint-every epochs and at the end [MODEL.ckpt, only\n"
+    "                         when stopped by a signal]\n"
+    "      --checkpoint-every N  epochs between checkpoints [1 with --checkpoint]\n"
+    "      --resume FILE      continue from a checkpoint; give the same data and options\n"
+    "                         (--epochs and --threads may change); with --threads 1 the\n"
+    "                         model is bit-identical to an uninterrupted run\n"
+    "      --max-memory SIZE  refuse the job when its estimated memory exceeds SIZE (bytes,\n"
+    "                         or with K, M, G, T); the estimate is printed before reading\n"
+    "                         and before training\n"
     "  -h, --help             this text\n"
     "\n"
-    "exit codes: 0 ok, 1 internal error, 2 bad input or usage, 3 diverged\n";
+    "SIGINT or SIGTERM stops after the current epoch and writes a checkpoint (a second one\n"
+    "stops at once; the last checkpoint stays intact).\n"
+    "\n"
+    "exit codes: 0 ok, 1 internal error, 2 bad input or usage, 3 diverged,\n"
+    "            4 stopped by SIGINT/SIGTERM after writing a checkpoint\n";
 
 typedef struct train_ctx {
-    int quiet;
+    int quiet, json;
+    cli_out out; /* progress bar, plain lines or JSON events */
     const char *log_path;
     char *log_buf; /* every JSON line so far; the file is rewritten atomically each epoch */
     size_t log_len, log_cap;
@@ -57,7 +74,7 @@ typedef struct train_ctx {
 
 static void on_log(void *vctx, int level, const char *msg)
 {
-    (void)vctx;
+    cli_bar_clear(&((train_ctx *)vctx)->out);
     fprintf(stderr, "hogmf: %s%s\n", level ? "warning: " : "", msg);
 }
 
@@ -72,15 +89,7 @@ static void json_num(char *buf, size_t cap, double v)
 static int on_epoch(void *vctx, const hogmf_epoch_stats *s)
 {
     train_ctx *ctx = vctx;
-    if (!ctx->quiet) {
-        char valid[32];
-        if (isnan(s->valid_rmse))
-            snprintf(valid, sizeof valid, "%8s", "-");
-        else
-            snprintf(valid, sizeof valid, "%8.5f", s->valid_rmse);
-        fprintf(stderr, "epoch %4u  train_rmse %8.5f  valid_rmse %s  %8.3f s  %8.2f Mupd/s\n",
-                s->epoch, s->train_rmse, valid, s->epoch_seconds, s->updates_per_second / 1e6);
-    }
+    cli_epoch(&ctx->out, s);
     if (ctx->log_path && !ctx->log_failed) {
         char tr[32], va[32], sec[32], ups[32], line[256];
         json_num(tr, sizeof tr, s->train_rmse);
@@ -113,23 +122,15 @@ static int on_epoch(void *vctx, const hogmf_epoch_stats *s)
     return 0;
 }
 
-static double seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static int read_set(const char *path, hogmf_format fmt, hogmf_ratings *out, int quiet)
+static int read_set(cli_out *o, const char *path, hogmf_format fmt, hogmf_ratings *out)
 {
     hogmf_read_options ro = hogmf_read_options_default();
     ro.format = fmt;
     hogmf_error err = {0};
-    double t0 = seconds();
-    if (hogmf_ratings_read(path, &ro, out, &err) != HOGMF_OK)
+    if (cli_read(o, path, &ro, out, &err) != HOGMF_OK)
         return cli_report(&err, 0);
-    double dt = seconds() - t0;
-    if (!quiet) {
+    double dt = o->read_seconds;
+    if (!o->quiet) {
         fprintf(stderr,
                 "hogmf: read %s: %zu ratings, %u users, %u items, format %s, ratings %g..%g, "
                 "%.2f s (%.1f MB/s)\n",
@@ -147,7 +148,8 @@ int cmd_train(int argc, char **argv)
 {
     enum {
         O_LR = 256, O_LR_DECAY, O_REG, O_REG_BIAS, O_REG_P, O_REG_Q, O_INIT_SD, O_VALIDATE, O_HOLDOUT,
-        O_TOL, O_PATIENCE, O_FORMAT, O_LOG, O_ORDER, O_SCHEDULE, O_PIN
+        O_TOL, O_PATIENCE, O_FORMAT, O_LOG, O_ORDER, O_SCHEDULE, O_PIN, O_JSON,
+        O_CHECKPOINT, O_CHECKPOINT_EVERY, O_RESUME, O_MAX_MEMORY
     };
     static const struct option opts[] = {
         {"output", required_argument, 0, 'o'},   {"factors", required_argument, 0, 'k'},
@@ -165,6 +167,11 @@ int cmd_train(int argc, char **argv)
         {"tol", required_argument, 0, O_TOL},    {"patience", required_argument, 0, O_PATIENCE},
         {"format", required_argument, 0, O_FORMAT}, {"log", required_argument, 0, O_LOG},
         {"quiet", no_argument, 0, 'q'},          {"help", no_argument, 0, 'h'},
+        {"json", no_argument, 0, O_JSON},
+        {"checkpoint", required_argument, 0, O_CHECKPOINT},
+        {"checkpoint-every", required_argument, 0, O_CHECKPOINT_EVERY},
+        {"resume", required_argument, 0, O_RESUME},
+        {"max-memory", required_argument, 0, O_MAX_MEMORY},
         {0, 0, 0, 0}};
     hogmf_params p = hogmf_params_default();
     const char *out_path = NULL, *valid_path = NULL;
@@ -172,6 +179,8 @@ int cmd_train(int argc, char **argv)
     uint32_t u32;
     hogmf_format fmt = HOGMF_FORMAT_AUTO;
     train_ctx ctx = {0};
+    cli_batch batch = {0};
+    int every_set = 0;
     int c;
     optind = 1;
     opterr = 0;
@@ -266,6 +275,18 @@ int cmd_train(int argc, char **argv)
                                        "--pin: expected none, compact or spread, found '%s'", optarg);
             break;
         case 'q': ctx.quiet = 1; break;
+        case O_JSON: ctx.json = 1; break;
+        case O_CHECKPOINT: batch.checkpoint = optarg; break;
+        case O_CHECKPOINT_EVERY:
+            if (cli_parse_u32("train", "--checkpoint-every", optarg, 1, 1000000, &batch.every))
+                return EXIT_INPUT;
+            every_set = 1;
+            break;
+        case O_RESUME: batch.resume = optarg; break;
+        case O_MAX_MEMORY:
+            if (cli_parse_size("train", "--max-memory", optarg, &batch.max_memory))
+                return EXIT_INPUT;
+            break;
         case 'h':
             printf(help, p.k, p.epochs, (double)p.lr, (double)p.lr_decay, (double)p.lambda_p, (double)p.init_sd,
                    (unsigned long long)p.seed, p.tol, p.patience);
@@ -281,11 +302,32 @@ int cmd_train(int argc, char **argv)
     if (valid_path && holdout > 0)
         return cli_usage_error("train", "--validate and --holdout exclude each other");
     const char *train_path = argv[optind];
+    /* Checkpoints go to --checkpoint, else back to the --resume file, else MODEL.ckpt; they
+     * are written periodically only when asked for. */
+    char default_ckpt[4096];
+    if (batch.checkpoint && !every_set)
+        batch.every = 1;
+    if (!batch.checkpoint && !batch.resume) {
+        snprintf(default_ckpt, sizeof default_ckpt, "%s.ckpt", out_path);
+        batch.checkpoint = default_ckpt;
+    } else if (!batch.checkpoint) {
+        batch.checkpoint = batch.resume;
+    }
+#ifdef HOGMF_MPI
+    if (cli_mpi_rank() > 0) { /* under mpirun only rank 0 prints and writes files */
+        ctx.quiet = 1;
+        ctx.json = 0;
+        ctx.log_path = NULL;
+    }
+#endif
+    cli_out_init(&ctx.out, ctx.quiet, ctx.json);
 
     hogmf_ratings all = {0}, train = {0}, valid = {0};
     hogmf_model *model = NULL;
     hogmf_error err = {0};
-    int rc = read_set(train_path, fmt, &all, ctx.quiet);
+    int rc = cli_memory_check_read(&ctx.out, &batch, train_path);
+    if (rc == EXIT_OK)
+        rc = read_set(&ctx.out, train_path, fmt, &all);
     if (rc != EXIT_OK)
         goto done;
     if (holdout > 0) {
@@ -300,11 +342,14 @@ int cmd_train(int argc, char **argv)
     } else {
         train = all;
         memset(&all, 0, sizeof all);
-        if (valid_path && (rc = read_set(valid_path, fmt, &valid, ctx.quiet)) != EXIT_OK)
+        if (valid_path && ((rc = cli_memory_check_read(&ctx.out, &batch, valid_path)) != EXIT_OK ||
+                           (rc = read_set(&ctx.out, valid_path, fmt, &valid)) != EXIT_OK))
             goto done;
     }
     if (valid.nnz == 0 && p.patience > 0 && !ctx.quiet && (holdout > 0 || valid_path))
         fprintf(stderr, "hogmf: warning: the validation set is empty; no early stopping\n");
+    if ((rc = cli_memory_check_train(&ctx.out, &batch, &train, &valid, &p)) != EXIT_OK)
+        goto done;
     p.log = on_log;
     p.on_epoch = on_epoch;
     p.ctx = &ctx;
@@ -312,7 +357,23 @@ int cmd_train(int argc, char **argv)
         fprintf(stderr, "hogmf: training k=%u epochs=%u lr=%g reg=%g/%g/%g threads=%d seed=%llu\n",
                 p.k, p.epochs, (double)p.lr, (double)p.lambda_b, (double)p.lambda_p,
                 (double)p.lambda_q, p.threads, (unsigned long long)p.seed);
-    hogmf_status st = hogmf_train(&train, valid.nnz ? &valid : NULL, &p, &model, &err);
+    cli_train_begin(&ctx.out, &p, train.nnz, valid.nnz);
+    hogmf_status st;
+#ifdef HOGMF_MPI
+    if (cli_mpi_rank() >= 0) { /* started by mpirun: DSGD across the ranks (cli/mpi_train.c) */
+        rc = cli_train_mpi(&ctx.out, &batch, &train, valid.nnz ? &valid : NULL, &p, &model);
+        if (rc != EXIT_OK || !model) /* errors are reported; ranks other than 0 end here */
+            goto done;
+        st = HOGMF_OK;
+    } else
+#endif
+    { /* epoch by epoch, with checkpoints and signals (cli/batch.c); it reports errors */
+        rc = cli_batch_train(&ctx.out, &batch, &train, valid.nnz ? &valid : NULL, &p, &model);
+        if (rc != EXIT_OK)
+            goto done;
+        st = HOGMF_OK;
+    }
+    cli_bar_clear(&ctx.out);
     if (st != HOGMF_OK) {
         rc = cli_report(&err, 0);
         goto done;
@@ -331,6 +392,7 @@ int cmd_train(int argc, char **argv)
     }
     if (!ctx.quiet)
         fprintf(stderr, "hogmf: wrote %s\n", out_path);
+    cli_train_end(&ctx.out, model, out_path);
 done:
     hogmf_model_free(&model);
     hogmf_ratings_free(&all);

@@ -19,6 +19,17 @@ static const char usage[] =
     "  split    random split:         hogmf split --test-fraction F --seed S FILE TRAIN TEST\n"
     "  gen      synthetic ratings:    hogmf gen --users U --items I --ratings N -o FILE\n"
     "  topo     machine topology:     hogmf topo\n"
+    "  checkpoint  verify a checkpoint: hogmf checkpoint FILE\n"
+    "  info     what a model holds:   hogmf info MODEL\n"
+    "  export   to LIBMF or CSV:      hogmf export --libmf|--csv -o OUT MODEL\n"
+    "  import   from LIBMF:           hogmf import --libmf -o MODEL LIBMF_MODEL\n"
+    "  convert  rewrite ratings:      hogmf convert --to FMT IN OUT\n"
+    "  plot     training curves:      hogmf plot -o curve.png LOG.jsonl\n"
+    "  cv       cross-validation:     hogmf cv --folds F FILE | --split-files TRAIN TEST ...\n"
+    "  tune     search k, lr, reg:    hogmf tune [--trials N | --seconds S] FILE\n"
+    "  foldin   rows for new users:   hogmf foldin MODEL RATINGS -o FOLDIN\n"
+    "  recommend  top-N unrated:      hogmf recommend MODEL --user ID -n N [--exclude FILE]\n"
+    "  impute   complete a matrix:    hogmf impute MATRIX.csv --missing VALUE -o OUT.csv\n"
     "\n"
     "'hogmf <command> --help' describes each command's options.\n"
     "\n"
@@ -27,12 +38,15 @@ static const char usage[] =
     "  dat    user::item::rating[::timestamp]            (MovieLens ratings.dat)\n"
     "  csv    user,item,rating[,timestamp]               (header line optional)\n"
     "  libmf  user item rating                           (blank-separated)\n"
+    "gzip-compressed files are decompressed on the fly (recognised by content, not name).\n"
     "\n"
     "exit codes:\n"
     "  0  success\n"
     "  1  internal error (out of memory, failed write)\n"
     "  2  bad input file, bad option or usage\n"
-    "  3  training diverged (try a smaller --lr)\n";
+    "  3  training diverged (try a smaller --lr)\n"
+    "  4  train stopped by SIGINT or SIGTERM after an epoch; a checkpoint was written\n"
+    "     (continue with the same options and --resume CHECKPOINT)\n";
 
 int main(int argc, char **argv)
 {
@@ -53,7 +67,12 @@ int main(int argc, char **argv)
         const char *name;
         int (*fn)(int, char **);
     } cmds[] = {{"train", cmd_train}, {"eval", cmd_eval}, {"predict", cmd_predict},
-                {"split", cmd_split}, {"gen", cmd_gen}, {"topo", cmd_topo}};
+                {"split", cmd_split}, {"gen", cmd_gen}, {"topo", cmd_topo},
+                {"checkpoint", cmd_checkpoint},
+                {"info", cmd_info}, {"export", cmd_export}, {"import", cmd_import},
+                {"convert", cmd_convert}, {"plot", cmd_plot},
+                {"cv", cmd_cv}, {"tune", cmd_tune}, {"foldin", cmd_foldin},
+                {"recommend", cmd_recommend}, {"impute", cmd_impute}};
     for (size_t c = 0; c < sizeof cmds / sizeof cmds[0]; c++)
         if (!strcmp(cmd, cmds[c].name))
             return cmds[c].fn(argc - 1, argv + 1);

@@ -10,9 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-int cli_report(const hogmf_error *err, int writing)
+static int exit_code(const hogmf_error *err, int writing)
 {
-    fprintf(stderr, "hogmf: %s\n", err->msg[0] ? err->msg : hogmf_strerror(err->status));
     switch (err->status) {
     case HOGMF_OK: return EXIT_OK;
     case HOGMF_ERR_DIVERGED: return EXIT_DIVERGED;
@@ -21,6 +20,15 @@ int cli_report(const hogmf_error *err, int writing)
     case HOGMF_ERR_STOPPED: return EXIT_INTERNAL;
     default: return EXIT_INPUT;
     }
+}
+
+int cli_report(const hogmf_error *err, int writing)
+{
+    const char *msg = err->msg[0] ? err->msg : hogmf_strerror(err->status);
+    fprintf(stderr, "hogmf: %s\n", msg);
+    int code = exit_code(err, writing);
+    cli_json_error(msg, code);
+    return code;
 }
 
 int cli_usage_error(const char *cmd, const char *fmt, ...)
