@@ -161,9 +161,11 @@ INSTALL ?= install
 PIC_OBJ  := $(LIB_SRC:%.c=$(BUILD)/pic/%.o)
 SHLIB    := $(BUILD)/libhogmf.so.$(VERSION)
 SONAME   := libhogmf.so.$(SOMAJOR)
-# What the .pc file's users link besides -lhogmf when they link statically.
-PC_REQUIRES := $(shell pkg-config --exists hwloc 2>/dev/null && echo hwloc) zlib
-PC_PRIVATE  := $(OMP_FLAGS) -lm $(if $(filter 1,$(MPI)),$(MPI_LIBS),)
+# What the .pc file's users link besides -lhogmf when they link libhogmf.a (hwloc by its
+# flags, not Requires.private: hwloc.pc would pull in -ludev, which Debian has no static
+# form of and no libudev-dev by default).
+PC_REQUIRES := zlib
+PC_PRIVATE  := $(OMP_FLAGS) $(HWLOC_LIBS) -lm $(if $(filter 1,$(MPI)),$(MPI_LIBS),)
 
 .PHONY: shared install uninstall check-install check-tool
 shared: $(SHLIB)

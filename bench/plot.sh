@@ -39,11 +39,12 @@ awk -v OFS='\t' '
 KS=$(cut -f2 "$RUNS" | sort -n -u | tr '\n' ' ')
 TMAX=$(awk -F'\t' '$5 == "blocks" && $6 == "default" && $8 == "none" && $3 > t { t = $3 }
     END { print t + 0 }' "$RUNS")
-TITLE=$(awk '{ d = $0; sub(/.*"dataset": "/, "", d); sub(/".*/, "", d)
+TITLE=$(awk '/"run":/ { d = $0; sub(/.*"dataset": "/, "", d); sub(/".*/, "", d)
     r = $0; sub(/.*"ratings": /, "", r); sub(/[,}].*/, "", r)
     c = $0; sub(/.*"cpu": "/, "", c); sub(/".*/, "", c)
     printf "%s, %.1fM ratings, %s", d, r / 1e6, c; exit }' "$OUT/results.json")
 GP=$PLOT/plots.gp
+rm -f "$OUT/speedup.png" "$OUT/rmse_schedules.png" "$OUT/orders.png" "$OUT/throughput.png"
 {
     echo 'set terminal pngcairo size 1200,480 font ",10" noenhanced'
     echo 'set grid'
@@ -59,13 +60,15 @@ for k in $KS; do
         [ -s "$f" ] && SERIES="$SERIES $k:$sched"
     done
 done
-if [ -n "$SERIES" ]; then
+# Speedups need more than one thread count.
+if [ -n "$SERIES" ] && [ "$TMAX" -gt 1 ]; then
     {
         echo "set output '$OUT/speedup.png'"
         echo "set multiplot layout 1,2 title 'Thread scaling: $TITLE'"
         echo "set xlabel 'threads'"
         if [ "$TMAX" -gt 1 ]; then echo "set xrange [1:$TMAX]"; else echo "set xrange [0.5:1.5]"; fi
-        echo "set key top left"
+        echo "set xtics ($(awk '{ print $1 }' "$PLOT"/speedup_*.dat | sort -n -u | paste -sd,))"
+        echo "set key below"
         echo "set ylabel 'speedup over the same k and schedule at 1 thread'"
         printf "plot x title 'ideal' lc rgb 'gray40' dt 2 lw 2"
         j=0
@@ -79,7 +82,6 @@ if [ -n "$SERIES" ]; then
         echo
         echo "set ylabel 'parallel efficiency (speedup / threads)'"
         echo "set yrange [0:1.3]"
-        echo "set key bottom left"
         printf "plot 1 title 'ideal' lc rgb 'gray40' dt 2 lw 2"
         j=0
         for s in $SERIES; do
@@ -93,12 +95,14 @@ if [ -n "$SERIES" ]; then
         echo "unset multiplot"
         echo "set yrange [*:*]"
         echo "set xrange [*:*]"
+        echo "set xtics autofreq"
     } >>"$GP"
 fi
 
 # ---------------------------------------------------------------- RMSE vs seconds per schedule
 
-NK=$(echo $KS | wc -w)
+# shellcheck disable=SC2086 # a list
+NK=$(printf '%s\n' $KS | grep -c .)
 if [ -n "$SERIES" ]; then
     {
         echo "set output '$OUT/rmse_schedules.png'"
@@ -106,7 +110,8 @@ if [ -n "$SERIES" ]; then
         echo "set multiplot layout 1,$NK title 'Validation RMSE vs cumulative SGD seconds: hogwild (solid) vs blocks (dashed); $TITLE'"
         echo "set xlabel 'cumulative SGD seconds'"
         echo "set ylabel 'validation RMSE'"
-        echo "set key top right"
+        echo "set key inside top right"
+        echo "set offsets 0, 0, graph 0.3, 0"
         for k in $KS; do
             echo "set title 'k=$k'"
             awk -F'\t' -v k="$k" -v plot="$PLOT" '
@@ -125,6 +130,7 @@ if [ -n "$SERIES" ]; then
         done
         echo "unset multiplot"
         echo "unset title"
+        echo "set offsets 0, 0, 0, 0"
         echo 'set terminal pngcairo size 1200,480 font ",10" noenhanced'
     } >>"$GP"
 fi
@@ -146,13 +152,17 @@ if [ -n "$ORD" ]; then
         {
             echo "set output '$OUT/orders.png'"
             echo "set multiplot layout 1,2 title 'Orderings at 1 thread, k=$ORD, hogwild: $TITLE'"
-            echo "set key top right"
+            echo "set key inside top right"
+            echo "set offsets 0, 0, graph 0.2, 0"
             echo "set ylabel 'validation RMSE'"
             echo "set xlabel 'epoch'"
+            echo "set xtics 1"
             echo "plot '$PLOT/$nb.dat' using 1:3 with linespoints lw 2 pt 7 title '$lb', '$PLOT/$ns.dat' using 1:3 with linespoints lw 2 pt 6 dt 2 title '$ls'"
             echo "set xlabel 'cumulative SGD seconds'"
+            echo "set xtics autofreq"
             echo "plot '$PLOT/$nb.dat' using 2:3 with linespoints lw 2 pt 7 title '$lb', '$PLOT/$ns.dat' using 2:3 with linespoints lw 2 pt 6 dt 2 title '$ls'"
             echo "unset multiplot"
+            echo "set offsets 0, 0, 0, 0"
         } >>"$GP"
     fi
 fi
@@ -174,10 +184,18 @@ awk -F'\t' -v ks="$KS" -v tmax="$TMAX" -v naivefile="$OUT/naive.json" '
     }
     $4 == "hogwild" && $5 == "blocks" && $8 == "none" && ($3 == 1 || $3 == tmax) {
         label = $3 == 1 ? $7 " 1 thread" : $7 " " $3 " threads"
-        if (!(label in seen)) { seen[label] = 1; rows[++nr] = label }
+        if (!(label in seen)) {
+            seen[label] = 1; rows[++nr] = label
+            rank[nr] = ($3 == 1 ? 0 : 10) + ($7 == "portable" ? 1 : $7 == "avx2" ? 2 : 3)
+        }
         v[label, $2 + 0] = $10 / 1e6
     }
     END {
+        for (a = 2; a <= nr; a++)       # insertion sort of the rows after "naive scalar"
+            for (b = a; b > 2 && rank[b] < rank[b - 1]; b--) {
+                x = rows[b]; rows[b] = rows[b - 1]; rows[b - 1] = x
+                x = rank[b]; rank[b] = rank[b - 1]; rank[b - 1] = x
+            }
         for (r = 1; r <= nr; r++) {
             s = "\"" rows[r] "\""
             for (j = 1; j <= nk; j++)
@@ -196,8 +214,7 @@ if [ "$(wc -l <"$TP")" -gt 1 ]; then
         echo "set ylabel 'million updates per second'"
         echo "set xlabel ''"
         echo "set yrange [0:*]"
-        echo "set key top left"
-        echo "set xtics rotate by -15"
+        echo "set key inside top left"
         printf "plot "
         j=0
         for k in $KS; do
@@ -214,4 +231,6 @@ if [ "$(wc -l <"$TP")" -gt 1 ]; then
 fi
 
 gnuplot "$GP"
-ls "$OUT"/*.png 2>/dev/null | sed 's/^/plot: wrote /'
+for f in "$OUT"/*.png; do
+    if [ -e "$f" ]; then echo "plot: wrote $f"; fi
+done

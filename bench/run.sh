@@ -8,7 +8,7 @@
 # Data is cached in bench/data/ (gitignored); nothing here is run by `make test`.
 #
 #   make bench                          everything, full size (~15 minutes on 2 cores)
-#   BENCH_QUICK=1 make bench            a reduced set: BENCH_SCALE=0.1, 5 epochs, fewer runs
+#   BENCH_QUICK=1 make bench            a reduced set: BENCH_SCALE=0.1 and 5 epochs
 #   BENCH_SCALE=0.02 BENCH_EPOCHS=3     ratings counts scaled (users, items kept), epochs
 #   BENCH_THREADS="1 2 4"  BENCH_K="32 128"  BENCH_25M=1  BENCH_PARTS="scaling orders isa pin"
 set -eu
@@ -23,7 +23,7 @@ QUICK=${BENCH_QUICK:-0}
 if [ "$QUICK" = 1 ]; then
     SCALE=${BENCH_SCALE:-0.1}
     EPOCHS=${BENCH_EPOCHS:-5}
-    PARTS=${BENCH_PARTS:-scaling orders isa}
+    PARTS=${BENCH_PARTS:-scaling orders isa pin}
 else
     SCALE=${BENCH_SCALE:-1}
     EPOCHS=${BENCH_EPOCHS:-10}
@@ -83,7 +83,9 @@ for v in $THREADS; do
     case $v in '' | *[!0-9]* | 0) die "BENCH_THREADS must list positive integers, found '$v'" ;; esac
 done
 # Speedups need the 1-thread run: add it, sort, drop repeats.
+# shellcheck disable=SC2086 # the lists are split on purpose
 THREADS=$(printf '%s\n' 1 $THREADS | sort -n -u | tr '\n' ' ' | sed 's/ $//')
+# shellcheck disable=SC2086
 TMAX=$(printf '%s\n' $THREADS | tail -n 1)
 if [ "$TMAX" -gt "$CORES" ]; then
     echo "bench: warning: $TMAX threads on $CORES cores: the larger counts are oversubscribed" >&2
@@ -183,14 +185,20 @@ echo "bench: naive scalar SGD (bench/naive.c), $NAIVE_EPOCHS epochs, k = $KS"
 
 RUNS=$OUT/runs.tsv
 : >"$RUNS"
-MODEL_TMP=$OUT/model.tmp
+# The model files are thrown away; write them where fsync is cheap (tmpfs) when there is one.
+MODEL_DIR=${BENCH_MODEL_DIR:-}
+if [ -z "$MODEL_DIR" ]; then
+    if [ -d /dev/shm ] && [ -w /dev/shm ]; then MODEL_DIR=/dev/shm; else MODEL_DIR=$OUT; fi
+fi
+MODEL_TMP=$MODEL_DIR/hogmf-bench-$$.model
+trap 'rm -f "$MODEL_TMP"' EXIT
 
 # train K THREADS SCHEDULE ORDER ISA PIN: one run (skipped when this invocation already made
 # it), appended to $RUNS as one tab-separated row. ISA "default" leaves the choice to hogmf.
 train() {
     k=$1 t=$2 sched=$3 order=$4 isa=$5 pin=$6
     name=k${k}_t${t}_${sched}_${order}_${isa}_${pin}
-    if grep -q "^$name	" "$RUNS"; then
+    if cut -f1 "$RUNS" | grep -qx "$name"; then
         return 0
     fi
     if [ "$isa" = default ]; then
@@ -215,9 +223,9 @@ train() {
     sec=$(field epoch_seconds <"$log" | median)
     rss=$(field max_rss_kib <"$LOGS/$name.rss")
     wall=$(field wall_seconds <"$LOGS/$name.rss")
-    # The run's own reading of the training file, from its first stderr line.
-    rmbs=$(awk 'NR == 1 && match($0, /\([0-9.]+ MB\/s\)/) {
-        print substr($0, RSTART + 1, RLENGTH - 7) }' "$LOGS/$name.err")
+    # The run's own reading of the training file: the first "hogmf: read ... (X MB/s)" line.
+    rmbs=$(awk '/^hogmf: read / && match($0, /\([0-9.]+ MB\/s\)/) {
+        print substr($0, RSTART + 1, RLENGTH - 7); exit }' "$LOGS/$name.err")
     # epoch:seconds:train_rmse:valid_rmse;... for the per-run curve.
     curve=$(awk '{
         line = $0; n = split("epoch epoch_seconds train_rmse valid_rmse", keys, " ")
@@ -234,6 +242,7 @@ train() {
 }
 
 # The first k of the list (32 by default) is the one the orderings comparison uses.
+# shellcheck disable=SC2086
 KFIRST=$(printf '%s\n' $KS | head -n 1)
 for k in $KS; do
     if has_part scaling; then
@@ -356,21 +365,19 @@ awk -F'\t' -v OFS='\t' -v epochs="$EPOCHS" -v nnz="$NNZ" -v vnnz="$VNNZ" -v m="$
                    num(rmbs[r]), num(wall[r]), substr(comp, 2), scale, cores, cpu,
                    r < R ? "," : "" > (out "/results.json")
             # Plot data: one file per run (epoch, cumulative seconds, valid RMSE).
-            f = plot "/" name[r] ".dat"
+            fn = plot "/" name[r] ".dat"
             for (j = 1; j <= ne[r]; j++)
-                print E[r, j], C[r, j], V[r, j] == "null" ? "NaN" : V[r, j] > f
-            close(f)
-            if (comp ~ /scaling/) {
-                f = plot "/speedup_k" kk "_" sched[r] ".dat"
-                if (sp != "") print t[r], sp, eff, ups[r] > f
-            }
+                print E[r, j], C[r, j], V[r, j] == "null" ? "NaN" : V[r, j] > fn
+            close(fn)
+            if (comp ~ /scaling/ && sp != "")
+                print t[r], sp, eff, ups[r] > (plot "/speedup_k" kk "_" sched[r] ".dat")
         }
         print "]" > (out "/results.json")
         # The printed table.
-        printf "%-34s %9s %8s %8s %6s %7s %8s %9s %8s %7s\n", "run", "Mupd/s", "s/epoch",
+        printf "%-38s %9s %8s %8s %6s %7s %8s %9s %8s %7s\n", "run", "Mupd/s", "s/epoch",
                "speedup", "eff", "xnaive", "valid", "s->target", "RSS_MiB", "RSSx"
         for (r = 1; r <= R; r++)
-            printf "%-34s %9.2f %8.3f %8s %6s %7s %8.5f %9s %8.1f %7.2f\n", name[r],
+            printf "%-38s %9.2f %8.3f %8s %6s %7s %8.5f %9s %8.1f %7.2f\n", name[r],
                    ups[r] / 1e6, sec[r], sp_s[r] == "" ? "-" : sprintf("%.2fx", sp_s[r]),
                    eff_s[r] == "" ? "-" : sprintf("%.2f", eff_s[r]),
                    nv_s[r] == "" ? "-" : sprintf("%.2fx", nv_s[r]), finalv[r],
@@ -390,7 +397,7 @@ done
 # meta.json: what this invocation measured, apart from the runs.
 {
     printf '{"version": "%s", "cpu": "%s", "cores": %d, "kernel": "%s", "dataset": "%s", ' \
-        "$VERSION" "$(printf '%s' "$CPU" | tr -d '"\\')" "$CORES" "$KERNEL" "$DATASET"
+        "$VERSION" "$(printf '%s' "$CPU" | tr -d '"\134')" "$CORES" "$KERNEL" "$DATASET"
     printf '"train_file": "%s", "valid_file": "%s", "ratings": %s, "valid_ratings": %s, ' \
         "$TRAIN" "$TEST" "$NNZ" "$VNNZ"
     printf '"users": %s, "items": %s, "scale": %s, "epochs": %s, "threads": [%s], ' \

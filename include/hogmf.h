@@ -513,8 +513,9 @@ void hogmf_dense_free(hogmf_dense *d);
 typedef struct hogmf_trial {
     uint32_t index;      /* 0-based, in the order the trials were generated */
     hogmf_params params; /* callbacks cleared; epochs is the budget, not the best epoch */
-    double valid_rmse;   /* best validation RMSE over the epochs; INFINITY when diverged */
-    uint32_t best_epoch; /* the epoch it was reached at (0 when diverged) */
+    double valid_rmse;   /* lowest mean validation RMSE over the splits at any epoch;
+                          * INFINITY when diverged */
+    uint32_t best_epoch; /* the epoch of that lowest mean (0 when diverged) */
     double seconds;      /* wall time of the trial */
 } hogmf_trial;
 
@@ -542,15 +543,19 @@ typedef struct hogmf_tune_params {
 
 hogmf_tune_params hogmf_tune_params_default(void);
 
-/* Searches on train (early stopping on valid, which is required): the first half of the
- * trial budget samples the whole space at random, the rest samples around the best trial
- * so far in a shrinking neighbourhood; each batch is generated from the finished batches
- * only, so for a trial budget the result does not depend on the thread count. Copies train
- * once per thread (it is never modified). Fills *best with the best trial (its
+/* Searches with `splits` train/validation pairs (train[s] is never modified; valid[s] is
+ * required): a trial trains one model per split, epoch by epoch in step, and its score is
+ * the lowest mean validation RMSE over the splits at any epoch (patience and tol of base
+ * apply to that mean). One split is a hold-out; several are cross-validation folds. The
+ * first half of the trial budget samples the whole space at random, the rest mostly samples
+ * around the best trial so far in a shrinking neighbourhood; each batch is generated from
+ * the finished batches only, so for a trial budget the result does not depend on the thread
+ * count. Each worker copies the training ratings once. Fills *best with the best trial (its
  * params.epochs set to its best epoch). Returns HOGMF_OK; HOGMF_ERR_DIVERGED when every
- * trial diverged; HOGMF_ERR_INVALID, HOGMF_ERR_NOMEM. */
-hogmf_status hogmf_tune(const hogmf_ratings *train, const hogmf_ratings *valid,
-                        const hogmf_tune_params *tp, hogmf_trial *best, hogmf_error *err);
+ * trial diverged; HOGMF_ERR_INVALID, HOGMF_ERR_EMPTY, HOGMF_ERR_NOMEM. */
+hogmf_status hogmf_tune(const hogmf_ratings *const *train, const hogmf_ratings *const *valid,
+                        uint32_t splits, const hogmf_tune_params *tp, hogmf_trial *best,
+                        hogmf_error *err);
 
 /* ---------------------------------------------------------------- synthetic data */
 

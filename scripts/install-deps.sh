@@ -1,10 +1,11 @@
 #!/bin/sh
 # install-deps.sh - installs the Debian 12 packages hogmf needs to build and test (compiler,
-# make, pkg-config, Check, zlib, hwloc, gnuplot), and only those that are missing.
+# make, pkg-config, Check, zlib, hwloc, gnuplot, and Open MPI for `make MPI=1` and its tests),
+# and only those that are missing.
 # It does nothing on a machine that already has them; it knows only apt-based systems.
 set -eu
 
-PACKAGES="gcc libc6-dev make pkg-config check libsubunit-dev zlib1g-dev libhwloc-dev gnuplot-nox"
+PACKAGES="gcc libc6-dev make pkg-config check libsubunit-dev zlib1g-dev libhwloc-dev gnuplot-nox groff-base libopenmpi-dev openmpi-bin"
 
 missing=""
 for p in $PACKAGES; do

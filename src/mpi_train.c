@@ -50,6 +50,7 @@ struct hogmf_mpi_trainer {
     uint32_t m, n, k, stride; /* global sizes */
     float mu, rmin, rmax;     /* global mean and range of the training ratings */
     uint64_t nnz, vnnz;       /* global training and validation ratings */
+    uint64_t fingerprint;     /* of the training and validation ratings (checkpoints) */
     /* The partition, identical on every rank. Local row j of user block b is the global user
      * uperm[ustart[b] + j]; likewise for items. */
     uint32_t *ustart, *uperm, *istart, *iperm;
@@ -105,6 +106,22 @@ static uint32_t held_block(const hogmf_mpi_trainer *t)
 static uint32_t item_rows(const hogmf_mpi_trainer *t, uint32_t b)
 {
     return t->istart[b + 1] - t->istart[b];
+}
+
+/* Order-independent hash of a set's ratings under their original ids, so that a checkpoint
+ * is only resumed with the data it was written with. */
+static uint64_t fingerprint(const hogmf_ratings *set)
+{
+    uint64_t sum = set ? set->nnz : 0;
+    for (size_t j = 0; set && j < set->nnz; j++) {
+        const hogmf_rating v = set->data[j];
+        uint32_t rb;
+        memcpy(&rb, &v.r, sizeof rb);
+        uint64_t h = ((uint64_t)set->user_ids[v.u] << 32 | set->item_ids[v.i]) ^
+                     ((uint64_t)rb * 0x9E3779B97F4A7C15ull);
+        sum += hogmf__splitmix64(&h);
+    }
+    return sum;
 }
 
 /* Makes a status collective: every rank returns the lowest failing rank's error (its message
@@ -329,6 +346,8 @@ static hogmf_status setup_local(hogmf_mpi_trainer *t, const hogmf_ratings *train
     if (!ucount || !icount || !ublk || !uloc || !iblk || !iloc || !next || !t->ustart ||
         !t->istart || !t->uperm || !t->iperm || !t->xoff || !t->voff || !t->grid || !t->gseed)
         goto fail;
+
+    t->fingerprint = fingerprint(train) ^ hogmf__rotl(fingerprint(valid), 17);
 
     /* Partition users and items. */
     for (size_t j = 0; j < train->nnz; j++) {
@@ -1011,7 +1030,7 @@ hogmf_status hogmf_mpi_trainer_finish(hogmf_mpi_trainer *t, hogmf_model **out,
 typedef struct ckpt_state {
     double lr, best_valid, best_valid_train, ref_valid, best_train, last_monitor, last_train,
         last_valid;
-    uint64_t nnz, seed;
+    uint64_t nnz, seed, fingerprint;
     uint32_t m, n, k, ranks, epoch, since, best_epoch, stop, h, best_h, have_best;
 } ckpt_state;
 
@@ -1021,7 +1040,7 @@ static ckpt_state state_of(const hogmf_mpi_trainer *t)
         .lr = t->lr, .best_valid = t->best_valid, .best_valid_train = t->best_valid_train,
         .ref_valid = t->ref_valid, .best_train = t->best_train,
         .last_monitor = t->last_monitor, .last_train = t->last_train,
-        .last_valid = t->last_valid, .nnz = t->nnz, .seed = t->params.seed, .m = t->m,
+        .last_valid = t->last_valid, .nnz = t->nnz, .seed = t->params.seed, .fingerprint = t->fingerprint, .m = t->m,
         .n = t->n, .k = t->k, .ranks = (uint32_t)t->size, .epoch = t->epoch,
         .since = t->since, .best_epoch = t->best_epoch, .stop = (uint32_t)t->stop, .h = t->h,
         .best_h = t->best_h, .have_best = t->keep_best && t->best_epoch > 0};
@@ -1040,6 +1059,7 @@ static const struct {
     {"factors", offsetof(ckpt_state, k), 0},
     {"ratings", offsetof(ckpt_state, nnz), 1},
     {"seed", offsetof(ckpt_state, seed), 1},
+    {"data", offsetof(ckpt_state, fingerprint), 1},
     {"epoch", offsetof(ckpt_state, epoch), 0},
     {"ring", offsetof(ckpt_state, h), 0},
     {"best_ring", offsetof(ckpt_state, best_h), 0},
@@ -1201,7 +1221,13 @@ static hogmf_status resume_read(hogmf_mpi_trainer *t, const char *path, ckpt_sta
         goto done;
     }
     if (!(f = fopen(state_path, "rb"))) {
-        st = hogmf__fail(err, HOGMF_ERR_IO, 0, "%s: %s", state_path, strerror(errno));
+        if (errno == ENOENT)
+            st = hogmf__fail(err, HOGMF_ERR_IO, 0,
+                             "%s: not a checkpoint of an MPI run (%s is missing); a "
+                             "single-process checkpoint resumes only without mpirun",
+                             path, state_path);
+        else
+            st = hogmf__fail(err, HOGMF_ERR_IO, 0, "%s: %s", state_path, strerror(errno));
         goto done;
     }
     text = calloc(1, 4096);
@@ -1220,13 +1246,20 @@ static hogmf_status resume_read(hogmf_mpi_trainer *t, const char *path, ckpt_sta
                          state_path, s->ranks, me.ranks, s->ranks);
         goto done;
     }
-    if (s->m != me.m || s->n != me.n || s->k != me.k || s->nnz != me.nnz || s->seed != me.seed ||
-        s->h >= me.ranks || s->best_h >= me.ranks || s->epoch > t->params.epochs) {
+    if (s->m != me.m || s->n != me.n || s->nnz != me.nnz || s->fingerprint != me.fingerprint ||
+        s->h >= me.ranks || s->best_h >= me.ranks) {
         st = hogmf__fail(err, HOGMF_ERR_INVALID, 0,
-                         "%s: the checkpoint is of other training data or parameters "
-                         "(%u users, %u items, k=%u, %llu ratings, seed %llu, epoch %u)",
-                         state_path, s->m, s->n, s->k, (unsigned long long)s->nnz,
-                         (unsigned long long)s->seed, s->epoch);
+                         "%s: the checkpoint is of other training or validation data (%u "
+                         "users, %u items, %llu ratings; this run has %u, %u, %llu)",
+                         state_path, s->m, s->n, (unsigned long long)s->nnz, me.m, me.n,
+                         (unsigned long long)me.nnz);
+        goto done;
+    }
+    if (s->k != me.k || s->seed != me.seed) {
+        st = hogmf__fail(err, HOGMF_ERR_INVALID, 0,
+                         "%s: the checkpoint has k=%u seed=%llu; this run has k=%u seed=%llu",
+                         state_path, s->k, (unsigned long long)s->seed, me.k,
+                         (unsigned long long)me.seed);
         goto done;
     }
     for (int j = 0; j < 1 + (int)s->have_best; j++) {
@@ -1241,6 +1274,17 @@ static hogmf_status resume_read(hogmf_mpi_trainer *t, const char *path, ckpt_sta
             memcmp(md->item_ids, t->item_ids, (size_t)t->n * sizeof(uint32_t))) {
             st = hogmf__fail(err, HOGMF_ERR_INVALID, 0,
                              "%s: the model's sizes or ids differ from the training data", p);
+            goto done;
+        }
+        const hogmf_params *a = &md->params, *b = &t->params;
+        if (a->lr != b->lr || a->lr_decay != b->lr_decay || a->lambda_b != b->lambda_b ||
+            a->lambda_p != b->lambda_p || a->lambda_q != b->lambda_q ||
+            a->init_sd != b->init_sd) {
+            st = hogmf__fail(err, HOGMF_ERR_INVALID, 0,
+                             "%s: trained with --lr %g --lr-decay %g --reg-bias %g --reg-p %g "
+                             "--reg-q %g --init-sd %g; resume with the same options",
+                             p, (double)a->lr, (double)a->lr_decay, (double)a->lambda_b,
+                             (double)a->lambda_p, (double)a->lambda_q, (double)a->init_sd);
             goto done;
         }
         if (md->best_epoch != want) {

@@ -5,7 +5,7 @@
  * best validation RMSE. Trials run concurrently (OpenMP over a batch), each on its own copy
  * of the training ratings. It never prints; the caller hears of each trial by callback.
  */
-#include "internal.h"
+#include "trainer.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -113,57 +113,85 @@ static hogmf_params sample(hogmf_rng *g, const hogmf_tune_params *tp, const hogm
     return p;
 }
 
-typedef struct trial_watch {
-    double best;
-    uint32_t epoch;
-} trial_watch;
-
-static int watch_epoch(void *vctx, const hogmf_epoch_stats *s)
+/* Runs one trial: a trainer per split, stepped together so that the epoch is chosen on
+ * the mean validation RMSE over the splits, with the base's patience and tol. Each split
+ * trains on its private copy in work[], restored from train[] first, so the result does not
+ * depend on which worker ran what before. Returns HOGMF_OK (diverged trials included, scored
+ * INFINITY) or the error that should stop the search. */
+static hogmf_status run_trial(const hogmf_ratings *const *train, hogmf_ratings *work,
+                              const hogmf_ratings *const *valid, uint32_t splits, int threads,
+                              hogmf_trial *t, hogmf_error *err)
 {
-    trial_watch *w = vctx;
-    if (s->valid_rmse < w->best) {
-        w->best = s->valid_rmse;
-        w->epoch = s->epoch;
-    }
-    return 0;
-}
-
-/* Runs one trial on `work` (a private copy, restored from `train` first). Returns HOGMF_OK
- * (diverged trials included, scored INFINITY) or the error that should stop the search. */
-static hogmf_status run_trial(const hogmf_ratings *train, hogmf_ratings *work,
-                              const hogmf_ratings *valid, int threads, hogmf_trial *t,
-                              hogmf_error *err)
-{
-    memcpy(work->data, train->data, train->nnz * sizeof *train->data);
-    trial_watch w = {INFINITY, 0};
+    hogmf_trainer **tr = calloc(splits, sizeof *tr);
+    if (!tr)
+        return hogmf__fail(err, HOGMF_ERR_NOMEM, 0, "tune: out of memory");
     hogmf_params p = t->params;
+    const uint32_t patience = p.patience;
+    const double tol = p.tol;
     p.threads = threads;
-    p.on_epoch = watch_epoch;
-    p.ctx = &w;
-    hogmf_model *model = NULL;
-    double t0 = now_seconds();
-    hogmf_status st = hogmf_train(work, valid, &p, &model, err);
+    p.patience = 0; /* the trial stops on the mean over the splits, below */
+    double t0 = now_seconds(), best = INFINITY, ref = INFINITY;
+    uint32_t best_epoch = 0, since = 0;
+    hogmf_status st = HOGMF_OK;
+    for (uint32_t s = 0; s < splits && st == HOGMF_OK; s++) {
+        memcpy(work[s].data, train[s]->data, train[s]->nnz * sizeof *train[s]->data);
+        st = hogmf_trainer_new(&work[s], valid[s], &p, &tr[s], err);
+    }
+    for (uint32_t e = 1; st == HOGMF_OK && e <= p.epochs; e++) {
+        double sum = 0;
+        for (uint32_t s = 0; s < splits && st == HOGMF_OK; s++) {
+            hogmf_epoch_stats es;
+            st = hogmf_trainer_epoch(tr[s], &es, err);
+            sum += es.valid_rmse;
+        }
+        if (st != HOGMF_OK)
+            break;
+        double mean = sum / splits;
+        if (!isfinite(mean)) {
+            st = HOGMF_ERR_DIVERGED;
+            break;
+        }
+        if (mean < best) {
+            best = mean;
+            best_epoch = e;
+        }
+        if (mean < ref * (1.0 - tol)) {
+            ref = mean;
+            since = 0;
+        } else if (patience && ++since >= patience) {
+            break;
+        }
+    }
+    for (uint32_t s = 0; s < splits; s++)
+        hogmf_trainer_free(&tr[s]);
+    free(tr);
     t->seconds = now_seconds() - t0;
-    hogmf_model_free(&model);
-    if (st == HOGMF_ERR_DIVERGED || (st == HOGMF_OK && !isfinite(w.best))) {
+    if (st == HOGMF_ERR_DIVERGED) {
         t->valid_rmse = INFINITY;
         t->best_epoch = 0;
         return HOGMF_OK;
     }
-    t->valid_rmse = w.best;
-    t->best_epoch = w.epoch;
+    t->valid_rmse = best;
+    t->best_epoch = best_epoch;
     return st;
 }
 
-hogmf_status hogmf_tune(const hogmf_ratings *train, const hogmf_ratings *valid,
-                        const hogmf_tune_params *tp, hogmf_trial *best, hogmf_error *err)
+hogmf_status hogmf_tune(const hogmf_ratings *const *train, const hogmf_ratings *const *valid,
+                        uint32_t splits, const hogmf_tune_params *tp, hogmf_trial *best,
+                        hogmf_error *err)
 {
     memset(best, 0, sizeof *best);
     best->valid_rmse = INFINITY;
-    if (!valid || valid->nnz == 0)
-        return hogmf__fail(err, HOGMF_ERR_INVALID, 0, "tune: a validation set is required");
-    if (train->nnz == 0)
-        return hogmf__fail(err, HOGMF_ERR_EMPTY, 0, "tune: no training ratings");
+    if (splits < 1 || splits > 1000)
+        return hogmf__fail(err, HOGMF_ERR_INVALID, 0, "tune: splits: expected 1..1000");
+    for (uint32_t s = 0; s < splits; s++) {
+        if (!valid[s] || valid[s]->nnz == 0)
+            return hogmf__fail(err, HOGMF_ERR_INVALID, 0,
+                               "tune: split %u: a validation set is required", s + 1);
+        if (train[s]->nnz == 0)
+            return hogmf__fail(err, HOGMF_ERR_EMPTY, 0, "tune: split %u: no training ratings",
+                               s + 1);
+    }
     if (tp->trials == 0 && !(tp->seconds > 0))
         return hogmf__fail(err, HOGMF_ERR_INVALID, 0, "tune: give a budget in trials or seconds");
     if (tp->batch < 1 || tp->batch > 4096 || tp->k_min < 1 || tp->k_min > tp->k_max ||
@@ -179,16 +207,17 @@ hogmf_status hogmf_tune(const hogmf_ratings *train, const hogmf_ratings *valid,
         workers = (int)tp->batch;
 
     hogmf_status st = HOGMF_OK;
-    hogmf_ratings *work = calloc((size_t)workers, sizeof *work);
+    hogmf_ratings *work = calloc((size_t)workers * splits, sizeof *work);
     hogmf_trial *batch = calloc(tp->batch, sizeof *batch);
     hogmf_error *errs = calloc(tp->batch, sizeof *errs);
     hogmf_status *sts = calloc(tp->batch, sizeof *sts);
     if (!work || !batch || !errs || !sts)
         goto nomem;
-    for (int w = 0; w < workers; w++) {
+    for (size_t w = 0; w < (size_t)workers * splits; w++) {
         /* Shallow copies: own ratings array, shared (read-only) id arrays. */
-        work[w] = *train;
-        work[w].data = malloc(train->nnz * sizeof *train->data);
+        const hogmf_ratings *src = train[w % splits];
+        work[w] = *src;
+        work[w].data = malloc(src->nnz * sizeof *src->data);
         if (!work[w].data)
             goto nomem;
     }
@@ -218,13 +247,14 @@ hogmf_status hogmf_tune(const hogmf_ratings *train, const hogmf_ratings *valid,
         }
         local_batches += local;
 #pragma omp parallel for num_threads(workers) schedule(dynamic, 1) default(none) \
-    shared(train, valid, work, batch, errs, sts, nb, trial_threads)
+    shared(train, valid, splits, work, batch, errs, sts, nb, trial_threads)
         for (uint32_t j = 0; j < nb; j++) {
-            int w = 0;
+            size_t w = 0;
 #ifdef _OPENMP
-            w = omp_get_thread_num();
+            w = (size_t)omp_get_thread_num();
 #endif
-            sts[j] = run_trial(train, &work[w], valid, trial_threads, &batch[j], &errs[j]);
+            sts[j] = run_trial(train, &work[w * splits], valid, splits, trial_threads,
+                               &batch[j], &errs[j]);
         }
         for (uint32_t j = 0; j < nb; j++) {
             if (sts[j] != HOGMF_OK) {
@@ -257,7 +287,7 @@ nomem:
     st = hogmf__fail(err, HOGMF_ERR_NOMEM, 0, "tune: out of memory");
 done:
     if (work)
-        for (int w = 0; w < workers; w++)
+        for (size_t w = 0; w < (size_t)workers * splits; w++)
             free(work[w].data);
     free(work);
     free(batch);

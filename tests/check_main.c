@@ -35,6 +35,8 @@ int main(void)
     srunner_add_suite(sr, sgd_suite());
     srunner_add_suite(sr, train_suite());
     srunner_add_suite(sr, gen_suite());
+    srunner_add_suite(sr, input_suite());
+    srunner_add_suite(sr, checkpoint_suite());
     srunner_add_suite(sr, interop_suite());
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);

@@ -472,6 +472,8 @@ static const bad_case bad_cases[] = {
     {"bad_header_only.csv", HOGMF_ERR_EMPTY, 0, "only a header"},
     {"bad_nul.txt", HOGMF_ERR_PARSE, 3, "expected text, found a NUL byte"},
     {"bad_trailing_junk.txt", HOGMF_ERR_PARSE, 3, "expected a finite real number, found '3.5x'"},
+    {"bad_binary.txt", HOGMF_ERR_PARSE, 3,
+     "expected text, found binary data (byte 0x1a in column 6)"},
 };
 #define N_BAD_CASES (int)(sizeof bad_cases / sizeof bad_cases[0])
 

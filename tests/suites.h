@@ -14,6 +14,8 @@ Suite *model_suite(void);   /* check_model.c: save/load round trip, corrupt file
 Suite *sgd_suite(void);     /* check_sgd.c: gradient vs finite differences, one 2x2 step */
 Suite *train_suite(void);   /* check_train.c: masking, seed matrix, planted rank, threads */
 Suite *gen_suite(void);     /* check_gen.c: synthetic data and splits */
+Suite *input_suite(void);   /* check_input.c: gzip, shrinking and unreadable files, estimates */
+Suite *checkpoint_suite(void); /* check_checkpoint.c: resume bit for bit, corrupt checkpoints */
 Suite *interop_suite(void); /* check_interop.c: LIBMF text models, CSV factor tables */
 
 /* Path of a fixture: $HOGMF_FIXTURES/name (default "fixtures/name"); static buffer. */

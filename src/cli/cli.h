@@ -104,15 +104,15 @@ enum {
     {"tol", required_argument, 0, CLI_OPT_TOL},                                             \
     {"patience", required_argument, 0, CLI_OPT_PATIENCE}
 
-/* Training parameters being parsed, and which options were given. */
+/* The parameters being parsed (the caller's), and which options were given. */
 typedef struct cli_train_opts {
-    hogmf_params p;   /* starts as hogmf_params_default() (or the caller's defaults) */
+    hogmf_params *p;  /* the caller's parameters, holding its defaults at the start */
     int schedule_set; /* --schedule-lr was given */
     int decay_set;    /* --lr-decay was given */
 } cli_train_opts;
 
-/* Starts from the given defaults. */
-void cli_train_opts_init(cli_train_opts *o, const hogmf_params *defaults);
+/* Parses into *p, which holds the defaults. */
+void cli_train_opts_init(cli_train_opts *o, hogmf_params *p);
 /* Applies one option: 1 when c is a training option and its value was good, 0 when c is
  * not a training option, -1 after reporting a bad value (the command exits with 2). */
 int cli_train_option(const char *cmd, cli_train_opts *o, int c, const char *arg);

@@ -106,8 +106,9 @@ int cmd_cv(int argc, char **argv)
         {"quiet", no_argument, 0, 'q'},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0}};
+    hogmf_params p = hogmf_params_default();
     cli_train_opts to;
-    cli_train_opts_init(&to, NULL);
+    cli_train_opts_init(&to, &p);
     uint32_t folds = 5;
     uint64_t cv_seed = 1;
     int split_files = 0, folds_set = 0, quiet = 0, c;
@@ -137,13 +138,12 @@ int cmd_cv(int argc, char **argv)
             if (cli_parse_format("cv", optarg, &fmt)) return EXIT_INPUT;
             break;
         case 'q': quiet = 1; break;
-        case 'h': help(&to.p); return EXIT_OK;
+        case 'h': help(&p); return EXIT_OK;
         case ':': return cli_usage_error("cv", "%s needs a value", argv[optind - 1]);
         default: return cli_usage_error("cv", "unknown option '%s'", argv[optind - 1]);
         }
     }
     cli_train_opts_finish(&to);
-    hogmf_params p = to.p;
     int nargs = argc - optind;
     if (split_files) {
         if (folds_set)

@@ -60,9 +60,9 @@ int cmd_impute(int argc, char **argv)
                                          {"quiet", no_argument, 0, 'q'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
-    hogmf_params defaults = impute_defaults();
+    hogmf_params defaults = impute_defaults(), p = defaults;
     cli_train_opts to;
-    cli_train_opts_init(&to, &defaults);
+    cli_train_opts_init(&to, &p);
     const char *out_path = NULL, *missing = NULL;
     uint32_t digits = 4;
     int quiet = 0, c;
@@ -110,7 +110,7 @@ int cmd_impute(int argc, char **argv)
         goto done;
     }
     if (hogmf_ratings_from_dense(d.x, d.known, d.m, d.n, &known, &err) != HOGMF_OK ||
-        hogmf_train(&known, NULL, &to.p, &model, &err) != HOGMF_OK) {
+        hogmf_train(&known, NULL, &p, &model, &err) != HOGMF_OK) {
         rc = cli_report(&err, 0);
         goto done;
     }

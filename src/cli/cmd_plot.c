@@ -339,7 +339,8 @@ static void write_script(FILE *gp, const curve *cs, int nc, const char *out, int
     fputs("\nset title ", gp);
     gp_quote(gp, title);
     fputs("\nset xlabel 'epoch'\nset ylabel 'RMSE'\nset grid\nset key top right\n"
-          "set datafile missing '?'\n",
+          "set datafile missing '?'\n"
+          "set offsets graph 0.02, graph 0.02, graph 0.05, graph 0.05\n",
           gp);
     double maxe = 0;
     for (int c = 0; c < nc; c++)
@@ -369,14 +370,17 @@ static void write_script(FILE *gp, const curve *cs, int nc, const char *out, int
             if (!isnan(cv->valid[r]) && (best == SIZE_MAX || cv->valid[r] < cv->valid[best]))
                 best = r;
         char label[400];
+        /* One log: train and validation in two colours; several: one colour per log,
+         * train dashed. */
+        int ltrain = nc > 1 ? c + 1 : 1, lvalid = nc > 1 ? c + 1 : 2;
         fprintf(gp, "%s$d%d using 1:2 with linespoints lw 2 pt 7 ps 0.5 dt 2 lc %d title ",
-                first ? "" : ", ", c, c + 1);
+                first ? "" : ", ", c, ltrain);
         snprintf(label, sizeof label, "train%s%s", nc > 1 ? " " : "", name);
         gp_quote(gp, label);
         first = 0;
         if (best != SIZE_MAX) {
             fprintf(gp, ", $d%d using 1:3 with linespoints lw 2 pt 7 ps 0.5 lc %d title ", c,
-                    c + 1);
+                    lvalid);
             snprintf(label, sizeof label, "validation%s%s", nc > 1 ? " " : "", name);
             gp_quote(gp, label);
             fprintf(gp, ", '+' using (%.17g):(%.17g) every ::0::0 with points pt 6 ps 2.5 "

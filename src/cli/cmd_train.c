@@ -18,27 +18,15 @@ static const char help[] =
     "RMSE, validation RMSE, seconds of SGD, million updates per second.\n"
     "\n"
     "options (defaults in brackets):\n"
-    "  -o, --output MODEL     model file to write (required)\n"
-    "  -k, --factors K        latent factors [%u]\n"
-    "  -e, --epochs N         maximum epochs [%u]\n"
-    "      --lr X             learning rate [%g]\n"
-    "      --lr-decay X       epoch t uses lr / (1 + X (t - 1)) [%g]\n"
-    "      --reg X            L2 regularisation of biases, P and Q [%g]\n"
-    "      --reg-bias X       ... of the biases only\n"
-    "      --reg-p X          ... of the user factors P only\n"
-    "      --reg-q X          ... of the item factors Q only\n"
-    "      --init-sd X        standard deviation of the initial factors [%g]\n"
-    "  -t, --threads N        threads [all cores]\n"
+    "  -o, --output MODEL     model file to write (required)\n";
+/* Then the training options shared with cv, tune and impute (train_opts.c), then these. */
+static const char help_more[] =
     "      --schedule S       hogwild (lock-free) or blocks (a thread holds its rows) [hogwild]\n"
     "      --order O          blocks: tiles in a new random order each epoch, data moved once;\n"
     "                         shuffle: a full reshuffle every epoch [blocks]\n"
     "      --pin P            thread pinning: none, compact or spread [none]\n"
-    "  -s, --seed N           random seed [%llu]\n"
     "      --validate FILE    validation ratings, evaluated after every epoch\n"
     "      --holdout F        hold out a seeded random fraction F of TRAIN_FILE instead\n"
-    "      --tol X            relative validation improvement that counts [%g]\n"
-    "      --patience N       stop after N epochs without it, keep the best epoch;\n"
-    "                         0 never stops early [%u]\n"
     "      --format FMT       auto, tsv, dat, csv or libmf [auto]\n"
     "      --log FILE         write the epochs as JSON lines (keys epoch, train_rmse,\n"
     "                         valid_rmse, epoch_seconds, updates_per_second)\n"
@@ -147,24 +135,17 @@ static int read_set(cli_out *o, const char *path, hogmf_format fmt, hogmf_rating
 int cmd_train(int argc, char **argv)
 {
     enum {
-        O_LR = 256, O_LR_DECAY, O_REG, O_REG_BIAS, O_REG_P, O_REG_Q, O_INIT_SD, O_VALIDATE, O_HOLDOUT,
-        O_TOL, O_PATIENCE, O_FORMAT, O_LOG, O_ORDER, O_SCHEDULE, O_PIN, O_JSON,
+        O_VALIDATE = 256, O_HOLDOUT, O_FORMAT, O_LOG, O_ORDER, O_SCHEDULE, O_PIN, O_JSON,
         O_CHECKPOINT, O_CHECKPOINT_EVERY, O_RESUME, O_MAX_MEMORY
     };
     static const struct option opts[] = {
-        {"output", required_argument, 0, 'o'},   {"factors", required_argument, 0, 'k'},
-        {"epochs", required_argument, 0, 'e'},   {"lr", required_argument, 0, O_LR},
-        {"lr-decay", required_argument, 0, O_LR_DECAY},
+        CLI_TRAIN_LONGOPTS,
+        {"output", required_argument, 0, 'o'},
         {"order", required_argument, 0, O_ORDER},
         {"schedule", required_argument, 0, O_SCHEDULE},
         {"pin", required_argument, 0, O_PIN},
-        {"reg", required_argument, 0, O_REG},    {"reg-bias", required_argument, 0, O_REG_BIAS},
-        {"reg-p", required_argument, 0, O_REG_P}, {"reg-q", required_argument, 0, O_REG_Q},
-        {"init-sd", required_argument, 0, O_INIT_SD},
-        {"threads", required_argument, 0, 't'},  {"seed", required_argument, 0, 's'},
         {"validate", required_argument, 0, O_VALIDATE},
         {"holdout", required_argument, 0, O_HOLDOUT},
-        {"tol", required_argument, 0, O_TOL},    {"patience", required_argument, 0, O_PATIENCE},
         {"format", required_argument, 0, O_FORMAT}, {"log", required_argument, 0, O_LOG},
         {"quiet", no_argument, 0, 'q'},          {"help", no_argument, 0, 'h'},
         {"json", no_argument, 0, O_JSON},
@@ -174,9 +155,10 @@ int cmd_train(int argc, char **argv)
         {"max-memory", required_argument, 0, O_MAX_MEMORY},
         {0, 0, 0, 0}};
     hogmf_params p = hogmf_params_default();
+    cli_train_opts to; /* the options shared with cv, tune and impute */
+    cli_train_opts_init(&to, &p);
     const char *out_path = NULL, *valid_path = NULL;
-    double holdout = 0, x;
-    uint32_t u32;
+    double holdout = 0;
     hogmf_format fmt = HOGMF_FORMAT_AUTO;
     train_ctx ctx = {0};
     cli_batch batch = {0};
@@ -184,61 +166,17 @@ int cmd_train(int argc, char **argv)
     int c;
     optind = 1;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, ":o:k:e:t:s:qh", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":o:" CLI_TRAIN_SHORTOPTS "qh", opts, NULL)) != -1) {
+        int r = cli_train_option("train", &to, c, optarg);
+        if (r < 0)
+            return EXIT_INPUT;
+        if (r > 0)
+            continue;
         switch (c) {
         case 'o': out_path = optarg; break;
-        case 'k':
-            if (cli_parse_u32("train", "--factors", optarg, 1, 65536, &p.k)) return EXIT_INPUT;
-            break;
-        case 'e':
-            if (cli_parse_u32("train", "--epochs", optarg, 1, 1000000, &p.epochs))
-                return EXIT_INPUT;
-            break;
-        case O_LR:
-            if (cli_parse_double("train", "--lr", optarg, 1e-12, 1e3, &x)) return EXIT_INPUT;
-            p.lr = (float)x;
-            break;
-        case O_LR_DECAY:
-            if (cli_parse_double("train", "--lr-decay", optarg, 0, 1e6, &x)) return EXIT_INPUT;
-            p.lr_decay = (float)x;
-            break;
-        case O_REG:
-            if (cli_parse_double("train", "--reg", optarg, 0, 1e6, &x)) return EXIT_INPUT;
-            p.lambda_b = p.lambda_p = p.lambda_q = (float)x;
-            break;
-        case O_REG_BIAS:
-            if (cli_parse_double("train", "--reg-bias", optarg, 0, 1e6, &x)) return EXIT_INPUT;
-            p.lambda_b = (float)x;
-            break;
-        case O_REG_P:
-            if (cli_parse_double("train", "--reg-p", optarg, 0, 1e6, &x)) return EXIT_INPUT;
-            p.lambda_p = (float)x;
-            break;
-        case O_REG_Q:
-            if (cli_parse_double("train", "--reg-q", optarg, 0, 1e6, &x)) return EXIT_INPUT;
-            p.lambda_q = (float)x;
-            break;
-        case O_INIT_SD:
-            if (cli_parse_double("train", "--init-sd", optarg, 0, 1e3, &x)) return EXIT_INPUT;
-            p.init_sd = (float)x;
-            break;
-        case 't':
-            if (cli_parse_u32("train", "--threads", optarg, 1, 1024, &u32)) return EXIT_INPUT;
-            p.threads = (int)u32;
-            break;
-        case 's':
-            if (cli_parse_u64("train", "--seed", optarg, &p.seed)) return EXIT_INPUT;
-            break;
         case O_VALIDATE: valid_path = optarg; break;
         case O_HOLDOUT:
             if (cli_parse_double("train", "--holdout", optarg, 0, 0.99, &holdout))
-                return EXIT_INPUT;
-            break;
-        case O_TOL:
-            if (cli_parse_double("train", "--tol", optarg, 0, 0.999, &p.tol)) return EXIT_INPUT;
-            break;
-        case O_PATIENCE:
-            if (cli_parse_u32("train", "--patience", optarg, 0, 1000000, &p.patience))
                 return EXIT_INPUT;
             break;
         case O_FORMAT:
@@ -288,13 +226,15 @@ int cmd_train(int argc, char **argv)
                 return EXIT_INPUT;
             break;
         case 'h':
-            printf(help, p.k, p.epochs, (double)p.lr, (double)p.lr_decay, (double)p.lambda_p, (double)p.init_sd,
-                   (unsigned long long)p.seed, p.tol, p.patience);
+            fputs(help, stdout);
+            cli_train_help(stdout, &p);
+            fputs(help_more, stdout);
             return EXIT_OK;
         case ':': return cli_usage_error("train", "%s needs a value", argv[optind - 1]);
         default: return cli_usage_error("train", "unknown option '%s'", argv[optind - 1]);
         }
     }
+    cli_train_opts_finish(&to);
     if (optind + 1 != argc)
         return cli_usage_error("train", "expected one TRAIN_FILE, found %d", argc - optind);
     if (!out_path)

@@ -18,8 +18,9 @@ static void help(const hogmf_tune_params *tp)
            "weights and, with --schedules, the learning-rate schedule for the lowest\n"
            "validation RMSE: half the trials sample the whole range at random (log-uniform),\n"
            "the rest mostly sample around the best so far. Each trial trains on FILE less a\n"
-           "seeded hold-out (or on FILE, validating on --validate) with early stopping, and\n"
-           "counts its best epoch. Trials run side by side on all cores, one thread each\n"
+           "seeded hold-out (or on FILE, validating on --validate; or, with --folds F, on each\n"
+           "of F seeded folds, scored by the mean) with early stopping, and counts its best\n"
+           "epoch. Trials run side by side on all cores, one thread each\n"
            "(faster than one trial at a time on all cores for small sets; see the README).\n"
            "One line per trial goes to stderr; stdout gets a summary and, last, the best\n"
            "options as a command line:\n"
@@ -31,6 +32,8 @@ static void help(const hogmf_tune_params *tp)
            "      --seconds S        or stop starting trials after S seconds (with --trials:\n"
            "                         whichever comes first) [no limit]\n"
            "      --holdout F        validation fraction of FILE [0.1]\n"
+           "      --folds F          score each trial by F-fold cross-validation of FILE\n"
+           "                         instead (F times the work, much less noise)\n"
            "      --validate FILE    validation ratings instead of a hold-out\n"
            "      --tune-seed N      seed of the search [%llu]\n"
            "      --trial-threads N  threads per trial; trials at once = threads / N [%d]\n"
@@ -153,7 +156,7 @@ static void on_log(void *ctx, int level, const char *msg)
 int cmd_tune(int argc, char **argv)
 {
     enum {
-        O_TRIALS = 256, O_SECONDS, O_HOLDOUT, O_VALIDATE, O_TUNE_SEED, O_TRIAL_THREADS,
+        O_TRIALS = 256, O_SECONDS, O_HOLDOUT, O_FOLDS, O_VALIDATE, O_TUNE_SEED, O_TRIAL_THREADS,
         O_K_RANGE, O_LR_RANGE, O_REG_RANGE, O_DECAY_MAX, O_SCHEDULES, O_FORMAT
     };
     static const struct option opts[] = {
@@ -161,6 +164,7 @@ int cmd_tune(int argc, char **argv)
         {"trials", required_argument, 0, O_TRIALS},
         {"seconds", required_argument, 0, O_SECONDS},
         {"holdout", required_argument, 0, O_HOLDOUT},
+        {"folds", required_argument, 0, O_FOLDS},
         {"validate", required_argument, 0, O_VALIDATE},
         {"tune-seed", required_argument, 0, O_TUNE_SEED},
         {"trial-threads", required_argument, 0, O_TRIAL_THREADS},
@@ -178,8 +182,8 @@ int cmd_tune(int argc, char **argv)
     cli_train_opts_init(&to, &tp.base);
     const char *valid_path = NULL;
     double holdout = 0.1, lo, hi, x;
-    uint32_t u32;
-    int trials_set = 0, c;
+    uint32_t u32, folds = 1;
+    int trials_set = 0, holdout_set = 0, c;
     tune_ctx ctx = {0};
     hogmf_format fmt = HOGMF_FORMAT_AUTO;
     optind = 1;
@@ -203,6 +207,10 @@ int cmd_tune(int argc, char **argv)
         case O_HOLDOUT:
             if (cli_parse_double("tune", "--holdout", optarg, 0.001, 0.99, &holdout))
                 return EXIT_INPUT;
+            holdout_set = 1;
+            break;
+        case O_FOLDS:
+            if (cli_parse_u32("tune", "--folds", optarg, 2, 100, &folds)) return EXIT_INPUT;
             break;
         case O_VALIDATE: valid_path = optarg; break;
         case O_TUNE_SEED:
@@ -250,10 +258,11 @@ int cmd_tune(int argc, char **argv)
     cli_train_opts_finish(&to);
     if (optind + 1 != argc)
         return cli_usage_error("tune", "expected one FILE, found %d", argc - optind);
+    if ((valid_path != NULL) + holdout_set + (folds > 1) > 1)
+        return cli_usage_error("tune", "--validate, --holdout and --folds exclude each other");
     if (tp.seconds > 0 && !trials_set)
         tp.trials = 0; /* only the time budget */
-    tp.base = to.p;
-    tp.threads = to.p.threads;
+    tp.threads = tp.base.threads;
     tp.base.threads = 0;
     tp.base.log = on_log;
     tp.on_trial = on_trial;
@@ -263,22 +272,59 @@ int cmd_tune(int argc, char **argv)
 
     hogmf_read_options ro = hogmf_read_options_default();
     ro.format = fmt;
-    hogmf_ratings all = {0}, train = {0}, valid = {0};
+    hogmf_ratings all = {0};
+    hogmf_ratings *train = calloc(folds, sizeof *train), *valid = calloc(folds, sizeof *valid);
+    const hogmf_ratings **trainp = calloc(folds, sizeof *trainp);
+    const hogmf_ratings **validp = calloc(folds, sizeof *validp);
+    uint32_t *fold = NULL;
+    unsigned char *in_test = NULL;
     hogmf_error err = {0};
     hogmf_trial best;
     int rc = EXIT_OK;
+    if (!train || !valid || !trainp || !validp) {
+        fprintf(stderr, "hogmf: tune: out of memory\n");
+        rc = EXIT_INTERNAL;
+        goto done;
+    }
     if (hogmf_ratings_read(path, &ro, &all, &err) != HOGMF_OK ||
-        (valid_path && hogmf_ratings_read(valid_path, &ro, &valid, &err) != HOGMF_OK)) {
+        (valid_path && hogmf_ratings_read(valid_path, &ro, &valid[0], &err) != HOGMF_OK)) {
         rc = cli_report(&err, 0);
         goto done;
     }
     if (valid_path) {
-        train = all;
+        train[0] = all;
         memset(&all, 0, sizeof all);
-    } else if (hogmf_ratings_split(&all, holdout, tp.base.seed, &train, &valid, &err) !=
-               HOGMF_OK) {
-        rc = cli_report(&err, 0);
-        goto done;
+    } else if (folds == 1) {
+        if (hogmf_ratings_split(&all, holdout, tp.base.seed, &train[0], &valid[0], &err) !=
+            HOGMF_OK) {
+            rc = cli_report(&err, 0);
+            goto done;
+        }
+    } else {
+        fold = malloc(all.nnz * sizeof *fold);
+        in_test = malloc(all.nnz);
+        if (!fold || !in_test) {
+            fprintf(stderr, "hogmf: tune: out of memory\n");
+            rc = EXIT_INTERNAL;
+            goto done;
+        }
+        if (hogmf_cv_folds(all.nnz, folds, tp.base.seed, fold, &err) != HOGMF_OK) {
+            rc = cli_report(&err, 0);
+            goto done;
+        }
+        for (uint32_t f = 0; f < folds; f++) {
+            for (size_t j = 0; j < all.nnz; j++)
+                in_test[j] = fold[j] == f;
+            if (hogmf_ratings_partition(&all, in_test, &train[f], &valid[f], &err) !=
+                HOGMF_OK) {
+                rc = cli_report(&err, 0);
+                goto done;
+            }
+        }
+    }
+    for (uint32_t f = 0; f < folds; f++) {
+        trainp[f] = &train[f];
+        validp[f] = &valid[f];
     }
     if (!ctx.quiet) {
         char budget[96];
@@ -289,18 +335,19 @@ int cmd_tune(int argc, char **argv)
             snprintf(budget, sizeof budget, "%u trials", tp.trials);
         else
             snprintf(budget, sizeof budget, "%g s", tp.seconds);
-        fprintf(stderr, "hogmf: tune: %zu training and %zu validation ratings; budget %s\n",
-                train.nnz, valid.nnz, budget);
+        fprintf(stderr, "hogmf: tune: %zu training and %zu validation ratings%s; budget %s\n",
+                train[0].nnz, valid[0].nnz, folds > 1 ? " per fold" : "", budget);
     }
-    if (hogmf_tune(&train, &valid, &tp, &best, &err) != HOGMF_OK) {
+    if (hogmf_tune(trainp, validp, folds, &tp, &best, &err) != HOGMF_OK) {
         rc = cli_report(&err, 0);
         goto done;
     }
     char args[512];
     cli_train_args(args, sizeof args, &best.params);
-    printf("# best validation RMSE %.6f at epoch %u (trial %u); %zu training ratings, %zu "
-           "validation\n",
-           best.valid_rmse, best.best_epoch, best.index + 1, train.nnz, valid.nnz);
+    printf("# best %svalidation RMSE %.6f at epoch %u (trial %u); %zu training ratings, %zu "
+           "validation%s\n",
+           folds > 1 ? "mean " : "", best.valid_rmse, best.best_epoch, best.index + 1,
+           train[0].nnz, valid[0].nnz, folds > 1 ? " per fold" : "");
     printf("hogmf train%s -o tuned.hogmf ", args);
     shell_word(path);
     putchar('\n');
@@ -310,7 +357,15 @@ int cmd_tune(int argc, char **argv)
     }
 done:
     hogmf_ratings_free(&all);
-    hogmf_ratings_free(&train);
-    hogmf_ratings_free(&valid);
+    for (uint32_t f = 0; train && valid && f < folds; f++) {
+        hogmf_ratings_free(&train[f]);
+        hogmf_ratings_free(&valid[f]);
+    }
+    free(train);
+    free(valid);
+    free(trainp);
+    free(validp);
+    free(fold);
+    free(in_test);
     return rc;
 }

@@ -8,10 +8,10 @@
 #include <getopt.h>
 #include <string.h>
 
-void cli_train_opts_init(cli_train_opts *o, const hogmf_params *defaults)
+void cli_train_opts_init(cli_train_opts *o, hogmf_params *p)
 {
     memset(o, 0, sizeof *o);
-    o->p = defaults ? *defaults : hogmf_params_default();
+    o->p = p;
 }
 
 static const char *const schedule_names[] = {"constant", "decay", "bold", "adagrad"};
@@ -34,7 +34,7 @@ static int reg(const char *cmd, const char *opt, const char *arg, float *out)
 
 int cli_train_option(const char *cmd, cli_train_opts *o, int c, const char *arg)
 {
-    hogmf_params *p = &o->p;
+    hogmf_params *p = o->p;
     double x;
     uint32_t u32;
     switch (c) {
@@ -94,8 +94,8 @@ int cli_train_option(const char *cmd, cli_train_opts *o, int c, const char *arg)
 
 void cli_train_opts_finish(cli_train_opts *o)
 {
-    if (o->decay_set && !o->schedule_set && o->p.lr_decay > 0)
-        o->p.schedule_lr = HOGMF_LR_DECAY;
+    if (o->decay_set && !o->schedule_set && o->p->lr_decay > 0)
+        o->p->schedule_lr = HOGMF_LR_DECAY;
 }
 
 void cli_train_help(FILE *out, const hogmf_params *p)
