@@ -219,3 +219,102 @@ check-install: all shared
 # --json, and the man page against every command's --help.
 check-tool: $(BIN)
 	$(Q)HOGMF=$(BIN) sh tests/cli_tool_test.sh
+
+# ---------------------------------------------------------------- batch jobs: robustness
+# `make test` also runs tests/batch_test.sh (each bad-input class, gzip, memory limits,
+# signals, resume, unwritable checkpoints), tests/kill_test.sh (SIGKILL at 20 random
+# moments, then a bit-identical resume) and replays the fuzz corpus tests/fuzz/corpus/TARGET
+# through each fuzz target built with the normal compiler (no clang needed).
+#   make fuzz [FUZZ_SECONDS=60]  libFuzzer (clang) on each target for a bounded time, in
+#                                build-fuzz/; new inputs go to build-fuzz/corpus/TARGET
+#   make fuzz-merge              adds those inputs (minimised) to the regression corpus
+#   make asan                    the whole test suite with ASan + UBSan (gcc), in build-asan/
+#   make tsan                    training and evaluation with TSan (clang, libomp), in
+#                                build-tsan/; only the marked Hogwild race is suppressed
+FUZZ_TARGETS := ratings model checkpoint
+FUZZ_REPLAY  := $(FUZZ_TARGETS:%=$(BUILD)/fuzz_replay_%)
+
+.PHONY: check-batch check-kill check-fuzz-corpus fuzz fuzz-merge asan tsan
+test: check-batch check-kill check-fuzz-corpus
+
+check-batch: $(BIN)
+	$(Q)HOGMF=$(BIN) sh tests/batch_test.sh
+
+check-kill: $(BIN)
+	$(Q)HOGMF=$(BIN) sh tests/kill_test.sh
+
+$(BUILD)/fuzz_replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c tests/fuzz/fuzz_memfile.h \
+                        include/hogmf.h $(LIB)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CCLD    $@")
+	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ tests/fuzz/fuzz_$*.c tests/fuzz/replay.c \
+	    $(LIB) $(LIBS)
+
+check-fuzz-corpus: $(FUZZ_REPLAY)
+	$(Q)for t in $(FUZZ_TARGETS); do \
+	    printf '%s: ' "$$t"; $(BUILD)/fuzz_replay_$$t tests/fuzz/corpus/$$t || exit 1; done
+
+FUZZ_SECONDS ?= 60
+FUZZ_CC      ?= clang
+FUZZ_BUILD   := build-fuzz
+FUZZ_FLAGS   := -O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefined \
+                -fno-sanitize-recover=undefined -DFUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION
+FUZZ_ENV     := ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1 \
+                UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+
+# The library without OpenMP (the targets run one thread) and the CRC checks (so mutations
+# get past them); one binary per target; each run for FUZZ_SECONDS with a 2 GB memory cap.
+fuzz:
+	$(Q)$(MAKE) --no-print-directory BUILD=$(FUZZ_BUILD) CC=$(FUZZ_CC) OPENMP=0 \
+	    CFLAGS="$(FUZZ_FLAGS)" $(FUZZ_BUILD)/libhogmf.a
+	$(Q)for t in $(FUZZ_TARGETS); do \
+	    $(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer -Iinclude -D_GNU_SOURCE \
+	        -o $(FUZZ_BUILD)/fuzz_$$t tests/fuzz/fuzz_$$t.c $(FUZZ_BUILD)/libhogmf.a $(LIBS) \
+	        || exit 1; \
+	    mkdir -p $(FUZZ_BUILD)/corpus/$$t $(FUZZ_BUILD)/artifacts; \
+	    echo "fuzz: $$t for $(FUZZ_SECONDS) s"; \
+	    $(FUZZ_ENV) $(FUZZ_BUILD)/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 \
+	        -max_len=65536 -print_final_stats=1 -artifact_prefix=$(FUZZ_BUILD)/artifacts/$$t- \
+	        $(FUZZ_BUILD)/corpus/$$t tests/fuzz/corpus/$$t 2>$(FUZZ_BUILD)/fuzz_$$t.log; \
+	    rc=$$?; grep -E '^stat::(number_of_executed_units|average_exec_per_sec|peak_rss)' \
+	        $(FUZZ_BUILD)/fuzz_$$t.log; \
+	    if [ $$rc -ne 0 ]; then tail -n 40 $(FUZZ_BUILD)/fuzz_$$t.log; exit $$rc; fi; \
+	done
+
+fuzz-merge:
+	$(Q)for t in $(FUZZ_TARGETS); do \
+	    $(FUZZ_ENV) $(FUZZ_BUILD)/fuzz_$$t -merge=1 tests/fuzz/corpus/$$t \
+	        $(FUZZ_BUILD)/corpus/$$t 2>/dev/null || exit 1; done
+
+# ASan + UBSan: every test script and the unit tests against an instrumented build. Reports
+# go to build-asan/san/ (so an error in a process whose exit status a test ignores is still
+# seen); any report fails the target.
+# The sanitizer flags go into CC, so that every compile and link (the install test's
+# example programs too) has them.
+ASAN_BUILD := build-asan
+ASAN_CC    := $(CC) -fsanitize=address,undefined -fno-sanitize-recover=undefined
+ASAN_FLAGS := -O1 -g -fno-omit-frame-pointer
+asan:
+	$(Q)rm -rf $(ASAN_BUILD)/san && mkdir -p $(ASAN_BUILD)/san
+	$(Q)ASAN_OPTIONS=log_path=$(CURDIR)/$(ASAN_BUILD)/san/asan:detect_leaks=1 \
+	    UBSAN_OPTIONS=log_path=$(CURDIR)/$(ASAN_BUILD)/san/ubsan:print_stacktrace=1 \
+	    HOGMF_SANITIZER=asan $(MAKE) --no-print-directory BUILD=$(ASAN_BUILD) \
+	    CC="$(ASAN_CC)" CFLAGS="$(ASAN_FLAGS)" test
+	$(Q)if [ -n "$$(ls $(ASAN_BUILD)/san)" ]; then \
+	    head -n 40 $(ASAN_BUILD)/san/*; echo "asan: sanitizer reports above"; exit 1; fi
+	@echo "asan: no sanitizer reports"
+
+# TSan with clang and LLVM's libomp (its Archer tool tells TSan about OpenMP's barriers and
+# tasks). tests/tsan.supp suppresses the one race that is by design, in hogmf__sgd_update.
+TSAN_BUILD := build-tsan
+TSAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=thread
+ARCHER     := $(firstword $(wildcard /usr/lib/llvm-*/lib/libarcher.so))
+tsan:
+	$(Q)$(MAKE) --no-print-directory BUILD=$(TSAN_BUILD) CC=clang CFLAGS="$(TSAN_FLAGS)" \
+	    LDFLAGS="-fsanitize=thread" $(TSAN_BUILD)/hogmf
+	$(Q)rm -rf $(TSAN_BUILD)/san && mkdir -p $(TSAN_BUILD)/san
+	$(Q)OMP_TOOL_LIBRARIES=$(ARCHER) HOGMF=$(TSAN_BUILD)/hogmf \
+	    TSAN_LOG=$(CURDIR)/$(TSAN_BUILD)/san sh tests/tsan_test.sh
+	$(Q)if [ -n "$$(ls $(TSAN_BUILD)/san)" ]; then \
+	    head -n 60 $(TSAN_BUILD)/san/*; echo "tsan: data races reported above"; exit 1; fi
+	@echo "tsan: no data race outside the marked Hogwild update"

@@ -23,7 +23,11 @@ RATINGS=${MPI_BENCH_RATINGS:-4000000}
 USERS=70000
 ITEMS=10000
 MPIRUN=${MPIRUN:-mpirun --allow-run-as-root --oversubscribe --bind-to none}
-export OMPI_MCA_btl_vader_single_copy_mechanism=${OMPI_MCA_btl_vader_single_copy_mechanism:-none}
+export OMPI_MCA_btl_vader_single_copy_mechanism="${OMPI_MCA_btl_vader_single_copy_mechanism:-none}"
+# A barrier before each ring step separates waiting for slower ranks (sync) from the
+# transfer itself (comm); HOGMF_MPI_SYNC=0 measures without it.
+HOGMF_MPI_SYNC=${HOGMF_MPI_SYNC:-1}
+export HOGMF_MPI_SYNC
 DATA=bench/data
 OUT=${BENCH_OUT:-bench/out}
 
@@ -69,7 +73,8 @@ summarize() {
     /"event": "mpi_rank"/ {
         e = num("epoch")
         c = num("compute_seconds"); w = num("comm_seconds"); ev = num("eval_seconds"); ec = num("eval_comm_seconds")
-        b = num("bytes_sent"); upd = num("updates")
+        b = num("bytes_sent"); upd = num("updates"); sy = num("sync_seconds")
+        symax[e] = sy > symax[e] ? sy : symax[e]
         cmax[e] = c > cmax[e] ? c : cmax[e]; csum[e] += c
         wmax[e] = w > wmax[e] ? w : wmax[e]; wsum[e] += w
         evmax[e] = ev > evmax[e] ? ev : evmax[e]; ecmax[e] = ec > ecmax[e] ? ec : ecmax[e]
@@ -79,13 +84,14 @@ summarize() {
         if (ne == 0) { print "{}"; exit 1 }
         for (e = 1; e <= ne; e++) {
             A[e] = cmax[e]; B[e] = csum[e] / P; C[e] = wmax[e]; D[e] = wsum[e] / P
-            E[e] = evmax[e]; F[e] = ecmax[e]; G[e] = bsum[e] / P; H[e] = wall[e]
+            E[e] = evmax[e]; F[e] = ecmax[e]; G[e] = bsum[e] / P; H[e] = wall[e]; S[e] = symax[e]
         }
         printf "{\"k\": %d, \"ranks\": %d, \"threads_per_rank\": %d, \"cores\": %d, \"epochs\": %d, ", k, P, threads, cores, ne
         printf "\"ratings\": %d, \"max_rank_ratings\": %d, ", usum[1], umax[1]
         printf "\"compute_seconds_max\": %.6f, \"compute_seconds_mean\": %.6f, ", median(A, ne), median(B, ne)
         printf "\"comm_seconds_max\": %.6f, \"comm_seconds_mean\": %.6f, ", median(C, ne), median(D, ne)
         printf "\"eval_seconds_max\": %.6f, \"eval_comm_seconds_max\": %.6f, ", median(E, ne), median(F, ne)
+        printf "\"sync_seconds_max\": %.6f, ", median(S, ne)
         printf "\"bytes_sent_per_rank\": %.0f, \"epoch_seconds\": %.6f, \"valid_rmse\": %.6f}\n", median(G, ne), median(H, ne), vr
     }' "$1"
 }
@@ -97,7 +103,7 @@ for k in $KS; do
         LOG=$OUT/mpi/k${k}_p${P}.jsonl
         echo "mpi_bench: k=$k, $P rank(s) x $THREADS thread(s), $EPOCHS epochs"
         # shellcheck disable=SC2086 # MPIRUN is a command line
-        $MPIRUN -np "$P" "$HOGMF" train -q --json -t "$THREADS" -k "$k" -e "$EPOCHS" \
+        $MPIRUN -np "$P" -x HOGMF_MPI_SYNC "$HOGMF" train -q --json -t "$THREADS" -k "$k" -e "$EPOCHS" \
             --patience 0 --validate "$BASE.valid.csv" -o "$TMPM/model" "$BASE.train.csv" \
             >"$LOG" 2>"$OUT/mpi/k${k}_p${P}.err" || die "the run failed; see $OUT/mpi/k${k}_p${P}.err"
         summarize "$LOG" "$k" "$P" >>"$RESULTS.tmp"
@@ -106,13 +112,14 @@ done
 mv "$RESULTS.tmp" "$RESULTS"
 
 echo
-echo "per epoch, medians over $EPOCHS epochs; $CORES cores; P ranks x $THREADS thread(s) each"
+echo "seconds and MB per epoch, medians over $EPOCHS epochs; $CORES cores; P ranks x $THREADS thread(s)"
+echo "each; wait: in the barriers (load imbalance); transfer, eval xfer: blocked in the rings"
 awk '
 function num(key,   m) {
     if (match($0, "\"" key "\": [-0-9.eE+]+")) { m = substr($0, RSTART, RLENGTH); sub(/^[^:]*: /, "", m); return m + 0 }
     return -1
 }
-BEGIN { printf "%4s %3s %11s %11s %11s %9s %11s %10s %9s\n", "k", "P", "sgd max s", "sgd mean s", "ring wait s", "eval s", "MB/rank", "epoch s", "valid" }
-{ printf "%4d %3d %11.4f %11.4f %11.4f %9.4f %11.2f %10.4f %9.5f\n", num("k"), num("ranks"), num("compute_seconds_max"), num("compute_seconds_mean"), num("comm_seconds_max"), num("eval_seconds_max"), num("bytes_sent_per_rank") / 1e6, num("epoch_seconds"), num("valid_rmse") }
+BEGIN { printf "%4s %3s %9s %9s %9s %9s %9s %9s %9s %9s %8s\n", "k", "P", "sgd max", "sgd mean", "wait", "transfer", "eval", "eval xfer", "MB/rank", "epoch", "valid" }
+{ printf "%4d %3d %9.4f %9.4f %9.4f %9.4f %9.4f %9.4f %9.2f %9.4f %8.5f\n", num("k"), num("ranks"), num("compute_seconds_max"), num("compute_seconds_mean"), num("sync_seconds_max"), num("comm_seconds_max"), num("eval_seconds_max"), num("eval_comm_seconds_max"), num("bytes_sent_per_rank") / 1e6, num("epoch_seconds"), num("valid_rmse") }
 ' "$RESULTS"
 echo "wrote $RESULTS"

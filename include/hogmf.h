@@ -424,11 +424,11 @@ hogmf_status hogmf_foldin_user(const hogmf_model *model, const uint32_t *items, 
                                float *bu, hogmf_error *err);
 
 /* Folds in every user of `set` who is not in the model, in parallel over users (threads as
- * in hogmf_params). A user with c ratings of known items gets the penalties lambda_p * c and
- * lambda_b * c, the per-rating penalties that SGD training applies (so the model's own
- * lambda_p and lambda_b are the natural choice). Users already in the model are skipped
- * and counted in *known (may be NULL); ratings of items unknown to the model are skipped
- * and counted in *unknown_items (may be NULL). Fills *out (free with hogmf_foldin_free);
+ * in hogmf_params), each as hogmf_foldin_user with the same absolute penalties (a prior
+ * that counts for less as a user's ratings grow; about 2 and 3 suit the default training
+ * options on MovieLens, see bench/foldin.sh). Users already in the model are skipped and
+ * counted in *known (may be NULL); ratings of items unknown to the model are skipped and
+ * counted in *unknown_items (may be NULL). Fills *out (free with hogmf_foldin_free);
  * HOGMF_ERR_EMPTY when no user is left to fold in. */
 hogmf_status hogmf_foldin_compute(const hogmf_model *model, const hogmf_ratings *set,
                                   float lambda_p, float lambda_b, int threads,
@@ -531,10 +531,13 @@ typedef struct hogmf_tune_params {
     int threads;           /* threads in all; 0: all available */
     int trial_threads;     /* threads each trial trains with; threads / trial_threads trials
                             * run at once */
+    /* The ranges searched. A pinned range keeps base's value: min == max for k and lr,
+     * 0 (and 0) for the others. */
     uint32_t k_min, k_max; /* factors, log-uniform */
     float lr_min, lr_max;  /* learning rate, log-uniform */
     float decay_max;       /* lr_decay uniform in [0, decay_max] for HOGMF_LR_DECAY */
     float reg_min, reg_max; /* each of lambda_b, lambda_p, lambda_q, log-uniform */
+    float init_min, init_max; /* init_sd, log-uniform */
     uint32_t schedules;    /* bit s set: schedule s is tried; 0: base.schedule_lr only */
     uint64_t seed;         /* seeds the search (the trials all train with base.seed) */
     hogmf_trial_fn on_trial; /* optional */
@@ -546,9 +549,9 @@ hogmf_tune_params hogmf_tune_params_default(void);
 /* Searches with `splits` train/validation pairs (train[s] is never modified; valid[s] is
  * required): a trial trains one model per split, epoch by epoch in step, and its score is
  * the lowest mean validation RMSE over the splits at any epoch (patience and tol of base
- * apply to that mean). One split is a hold-out; several are cross-validation folds. The
- * first half of the trial budget samples the whole space at random, the rest mostly samples
- * around the best trial so far in a shrinking neighbourhood; each batch is generated from
+ * apply to that mean). One split is a hold-out; several are cross-validation folds. Trial 0
+ * is base itself; the first quarter of the trial budget samples the whole space at random,
+ * the rest mostly samples around the best trial so far in a shrinking neighbourhood; each batch is generated from
  * the finished batches only, so for a trial budget the result does not depend on the thread
  * count. Each worker copies the training ratings once. Fills *best with the best trial (its
  * params.epochs set to its best epoch). Returns HOGMF_OK; HOGMF_ERR_DIVERGED when every

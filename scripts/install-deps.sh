@@ -6,6 +6,11 @@
 set -eu
 
 PACKAGES="gcc libc6-dev make pkg-config check libsubunit-dev zlib1g-dev libhwloc-dev gnuplot-nox groff-base libopenmpi-dev openmpi-bin"
+# --sanitizers adds what `make tsan` and `make fuzz` need: clang, LLVM's OpenMP runtime (with
+# the Archer tool for TSan) and compiler-rt (libFuzzer). `make asan` needs only gcc.
+if [ "${1:-}" = --sanitizers ]; then
+    PACKAGES="$PACKAGES clang libomp-dev libclang-rt-14-dev"
+fi
 
 missing=""
 for p in $PACKAGES; do

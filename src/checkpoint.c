@@ -487,6 +487,8 @@ static hogmf_status verify(ckreader *r, ckhead *h, hogmf_error *err)
 #ifndef FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION
     if (crc_data != hogmf__get_u32(tail))
         return corrupt(err, path, "checksum mismatch (corrupt file)");
+#else
+    (void)crc_data;
 #endif
     if (h->epoch > 100000000u || h->best_epoch > h->epoch || h->since > h->epoch ||
         (uint32_t)h->params.schedule_lr > HOGMF_LR_ADAGRAD ||

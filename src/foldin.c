@@ -307,11 +307,8 @@ hogmf_status hogmf_foldin_compute(const hogmf_model *model, const hogmf_ratings 
                 continue;
             size_t c = ptr[u + 1] - ptr[u];
             out->count[u] = (uint32_t)c;
-            /* The penalties SGD applies: lambda once per rating of the user (multiplied in
-             * float, so hogmf_foldin_user with lambda * c gives the same row). */
-            if (solve_user(model, items + ptr[u], r + ptr[u], c, lambda_p * (float)c,
-                           lambda_b * (float)c, w, out->P + (size_t)u * out->stride,
-                           &out->bu[u]) != 0) {
+            if (solve_user(model, items + ptr[u], r + ptr[u], c, lambda_p, lambda_b, w,
+                           out->P + (size_t)u * out->stride, &out->bu[u]) != 0) {
 #pragma omp atomic write
                 failed = 1;
             }

@@ -47,6 +47,7 @@ struct hogmf_mpi_trainer {
     MPI_Datatype row_t;       /* one factor row: stride floats */
     hogmf_params params;      /* copy; callbacks used on rank 0 only */
     int threads;              /* OpenMP threads of this rank */
+    int sync;                 /* HOGMF_MPI_SYNC=1: a barrier before each ring step (timing) */
     uint32_t m, n, k, stride; /* global sizes */
     float mu, rmin, rmax;     /* global mean and range of the training ratings */
     uint64_t nnz, vnnz;       /* global training and validation ratings */
@@ -126,10 +127,8 @@ static uint64_t fingerprint(const hogmf_ratings *set)
 
 /* Makes a status collective: every rank returns the lowest failing rank's error (its message
  * prefixed with the rank when that is not rank 0). */
-static hogmf_status agree(const hogmf_mpi_trainer *t, MPI_Comm comm, int rank,
-                          hogmf_status st, hogmf_error *err)
+static hogmf_status agree(MPI_Comm comm, int rank, hogmf_status st, hogmf_error *err)
 {
-    (void)t;
     int mine = st != HOGMF_OK ? rank : INT_MAX, first = INT_MAX;
     MPI_Allreduce(&mine, &first, 1, MPI_INT, MPI_MIN, comm);
     if (first == INT_MAX)
@@ -155,11 +154,7 @@ static hogmf_status agree(const hogmf_mpi_trainer *t, MPI_Comm comm, int rank,
  * two ranks on two cores gives one thread each). */
 static int rank_threads(int requested, MPI_Comm comm)
 {
-    if (requested > 0)
-        return requested;
-#ifdef _OPENMP
-    if (getenv("OMP_NUM_THREADS"))
-        return omp_get_max_threads();
+    /* Collective, so every rank takes part whatever its environment says. */
     MPI_Comm node;
     int local = 1;
     if (MPI_Comm_split_type(comm, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node) ==
@@ -167,10 +162,14 @@ static int rank_threads(int requested, MPI_Comm comm)
         MPI_Comm_size(node, &local);
         MPI_Comm_free(&node);
     }
+    if (requested > 0)
+        return requested;
+#ifdef _OPENMP
+    if (getenv("OMP_NUM_THREADS"))
+        return omp_get_max_threads();
     int nt = omp_get_num_procs() / (local > 0 ? local : 1);
     return nt < 1 ? 1 : nt;
 #else
-    (void)comm;
     return 1;
 #endif
 }
@@ -567,11 +566,13 @@ hogmf_status hogmf_mpi_trainer_new(MPI_Comm comm, const hogmf_ratings *train,
     int threads = rank_threads(params->threads, comm);
     if (t) {
         t->threads = threads;
+        const char *sync = getenv("HOGMF_MPI_SYNC");
+        t->sync = sync && !strcmp(sync, "1");
         MPI_Type_contiguous((int)t->stride, MPI_FLOAT, &t->row_t);
         MPI_Type_commit(&t->row_t);
         st = setup_local(t, train, valid, &e);
     }
-    st = agree(t, comm, rank, st, &e);
+    st = agree(comm, rank, st, &e);
     if (st != HOGMF_OK) {
         hogmf_mpi_trainer_free(&t);
         if (err)
@@ -649,7 +650,7 @@ int hogmf_mpi_trainer_ranks(const hogmf_mpi_trainer *t) { return t->size; }
 
 /* Adds the error sums of ratings x[0..cnt) against this rank's users and item block b held
  * in `ib`, through a model-shaped view for hogmf__eval_sums. */
-static void eval_group(const hogmf_mpi_trainer *t, const hogmf_rating *x, size_t cnt,
+static void eval_group(hogmf_mpi_trainer *t, const hogmf_rating *x, size_t cnt,
                        const item_buf *ib, uint32_t b, double *sums)
 {
     if (cnt == 0)
@@ -667,12 +668,23 @@ static void eval_group(const hogmf_mpi_trainer *t, const hogmf_rating *x, size_t
     v.Q = ib->Q;
     v.bu = t->bu;
     v.bi = ib->bi;
-    double se, ae;
-    size_t bad;
-    hogmf__eval_sums(&v, x, cnt, t->threads, &se, &ae, &bad);
-    sums[0] += se;
-    sums[1] += ae;
-    sums[2] += (double)bad;
+    /* In slices, with MPI_Testall between them while a ring step is in flight: most MPI
+     * transports move a large message only inside MPI calls, so without these the transfer
+     * would wait for shift_wait instead of overlapping the evaluation. */
+    enum { SLICE = 1 << 18 };
+    for (size_t lo = 0; lo < cnt; lo += SLICE) {
+        size_t len = cnt - lo < SLICE ? cnt - lo : SLICE;
+        double se, ae;
+        size_t bad;
+        hogmf__eval_sums(&v, x + lo, len, t->threads, &se, &ae, &bad);
+        sums[0] += se;
+        sums[1] += ae;
+        sums[2] += (double)bad;
+        if (t->nreq) {
+            int done;
+            MPI_Testall(t->nreq, t->req, &done, MPI_STATUSES_IGNORE);
+        }
+    }
 }
 
 /* Copies this rank's rows into the best-epoch copy. */
@@ -723,6 +735,12 @@ hogmf_status hogmf_mpi_trainer_epoch(hogmf_mpi_trainer *t, hogmf_epoch_stats *st
         double c1 = now_seconds();
         rs.compute_seconds += c1 - c0;
         if (s + 1 < P) {
+            if (t->sync) {
+                MPI_Barrier(t->comm);
+                double c2 = now_seconds();
+                rs.sync_seconds += c2 - c1;
+                c1 = c2;
+            }
             shift_start(t);
             shift_wait(t);
             rs.comm_seconds += now_seconds() - c1;
@@ -748,6 +766,12 @@ hogmf_status hogmf_mpi_trainer_epoch(hogmf_mpi_trainer *t, hogmf_epoch_stats *st
         }
         if (s + 1 < P) {
             double c0 = now_seconds();
+            if (t->sync) {
+                MPI_Barrier(t->comm);
+                double c2 = now_seconds();
+                rs.sync_seconds += c2 - c0;
+                c0 = c2;
+            }
             shift_wait(t);
             rs.eval_comm_seconds += now_seconds() - c0;
         }
@@ -911,7 +935,7 @@ static hogmf_status exchange(hogmf_mpi_trainer *t, hogmf_model *model, int best,
             st = hogmf__fail(err, HOGMF_ERR_NOMEM, 0,
                              "train: out of memory for a block of %u rows", cap);
     }
-    st = agree(t, t->comm, t->rank, st, err);
+    st = agree(t->comm, t->rank, st, err);
     if (st != HOGMF_OK)
         goto done;
     for (int q = 0; q < P; q++) {
@@ -985,7 +1009,7 @@ static hogmf_status gather_model(hogmf_mpi_trainer *t, int best, hogmf_model **o
         st = hogmf__fail(err, HOGMF_ERR_NOMEM, 0,
                          "train: out of memory for %u users x %u items x %u factors on rank 0",
                          t->m, t->n, t->k);
-    st = agree(t, t->comm, t->rank, st, err);
+    st = agree(t->comm, t->rank, st, err);
     if (st == HOGMF_OK)
         st = exchange(t, model, best, 1, err);
     if (st != HOGMF_OK) {
@@ -1040,7 +1064,8 @@ static ckpt_state state_of(const hogmf_mpi_trainer *t)
         .lr = t->lr, .best_valid = t->best_valid, .best_valid_train = t->best_valid_train,
         .ref_valid = t->ref_valid, .best_train = t->best_train,
         .last_monitor = t->last_monitor, .last_train = t->last_train,
-        .last_valid = t->last_valid, .nnz = t->nnz, .seed = t->params.seed, .fingerprint = t->fingerprint, .m = t->m,
+        .last_valid = t->last_valid, .nnz = t->nnz, .seed = t->params.seed,
+        .fingerprint = t->fingerprint, .m = t->m,
         .n = t->n, .k = t->k, .ranks = (uint32_t)t->size, .epoch = t->epoch,
         .since = t->since, .best_epoch = t->best_epoch, .stop = (uint32_t)t->stop, .h = t->h,
         .best_h = t->best_h, .have_best = t->keep_best && t->best_epoch > 0};
@@ -1171,7 +1196,7 @@ static hogmf_status save_model_file(hogmf_mpi_trainer *t, int best, const char *
         st = hogmf_model_save(model, path, err);
         hogmf_model_free(&model);
     }
-    return agree(t, t->comm, t->rank, st, err);
+    return agree(t->comm, t->rank, st, err);
 }
 
 hogmf_status hogmf_mpi_trainer_save(hogmf_mpi_trainer *t, const char *path, hogmf_error *err)
@@ -1185,7 +1210,7 @@ hogmf_status hogmf_mpi_trainer_save(hogmf_mpi_trainer *t, const char *path, hogm
         st = hogmf__fail(&e, HOGMF_ERR_INVALID, 0,
                          "checkpoint: under MPI, checkpoints do not hold the AdaGrad "
                          "accumulators; use another learning-rate schedule");
-    st = agree(t, t->comm, t->rank, st, &e);
+    st = agree(t->comm, t->rank, st, &e);
     const ckpt_state s = state_of(t);
     if (st == HOGMF_OK)
         st = save_model_file(t, 0, path, &e);
@@ -1199,7 +1224,7 @@ hogmf_status hogmf_mpi_trainer_save(hogmf_mpi_trainer *t, const char *path, hogm
             size_t len = state_format(&s, text, sizeof text);
             st = hogmf_write_file_atomic(state_path, text, len, &e);
         }
-        st = agree(t, t->comm, t->rank, st, &e);
+        st = agree(t->comm, t->rank, st, &e);
     }
     free(best_path);
     free(state_path);
@@ -1319,7 +1344,7 @@ hogmf_status hogmf_mpi_trainer_resume(hogmf_mpi_trainer *t, const char *path,
                          "resume: under MPI, checkpoints do not hold the AdaGrad accumulators");
     else if (t->rank == 0)
         st = resume_read(t, path, &s, &cur, &best, &e);
-    st = agree(t, t->comm, t->rank, st, &e);
+    st = agree(t->comm, t->rank, st, &e);
     if (st != HOGMF_OK)
         goto done;
     MPI_Bcast(&s, (int)sizeof s, MPI_BYTE, 0, t->comm);

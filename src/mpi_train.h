@@ -23,7 +23,11 @@ typedef struct hogmf_mpi_rank_stats {
     double bytes_sent;        /* bytes this rank sent in the epoch (both rings) */
     double updates;           /* SGD updates this rank made (its training ratings) */
     double threads;           /* OpenMP threads this rank used */
-    double users, items;      /* rows of its user block and of its starting item block */
+    double users, items;      /* rows of its user block and of the item block it held first */
+    double sync_seconds;      /* in the diagnostic barriers before each ring step (only with
+                               * HOGMF_MPI_SYNC=1 in the environment; then comm_seconds and
+                               * eval_comm_seconds are the transfers alone, and this is the
+                               * time spent waiting for slower ranks) */
 } hogmf_mpi_rank_stats;
 
 /* Sets up training on `comm` (P ranks). Every rank passes the same complete `train` (and

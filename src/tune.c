@@ -32,6 +32,8 @@ hogmf_tune_params hogmf_tune_params_default(void)
     tp.decay_max = 0.2f;
     tp.reg_min = 0.005f;
     tp.reg_max = 0.3f;
+    tp.init_min = 0.003f;
+    tp.init_max = 0.03f;
     tp.seed = 1;
     return tp;
 }
@@ -76,37 +78,52 @@ static hogmf_lr_schedule pick_schedule(hogmf_rng *g, const hogmf_tune_params *tp
     return (hogmf_lr_schedule)allowed[hogmf__rng_below(g, na)];
 }
 
-/* A trial's parameters: anywhere in the space (best == NULL) or near *best. */
+/* A trial's parameters: anywhere in the space (best == NULL) or near *best. A range that
+ * is pinned (min == max, or 0 and 0 where documented) keeps the base's value as given;
+ * searched values are rounded to 3 significant digits. */
 static hogmf_params sample(hogmf_rng *g, const hogmf_tune_params *tp, const hogmf_params *best,
                            double sigma)
 {
-    hogmf_params p = tp->base;
+    const hogmf_params *b = &tp->base;
+    hogmf_params p = *b;
+    const int init = tp->init_max > 0, reg = tp->reg_max > 0, decay = tp->decay_max > 0;
     if (!best) {
         p.k = (uint32_t)lround(log_uniform(g, tp->k_min, tp->k_max + 0.499));
-        p.lr = (float)log_uniform(g, tp->lr_min, tp->lr_max);
+        p.lr = round3(log_uniform(g, tp->lr_min, tp->lr_max));
         p.schedule_lr = pick_schedule(g, tp);
-        p.lr_decay = (float)(tp->decay_max * hogmf__rng_uniform(g));
-        p.lambda_b = (float)log_uniform(g, tp->reg_min, tp->reg_max);
-        p.lambda_p = (float)log_uniform(g, tp->reg_min, tp->reg_max);
-        p.lambda_q = (float)log_uniform(g, tp->reg_min, tp->reg_max);
+        if (decay)
+            p.lr_decay = round3(tp->decay_max * hogmf__rng_uniform(g));
+        if (reg) {
+            p.lambda_b = round3(log_uniform(g, tp->reg_min, tp->reg_max));
+            p.lambda_p = round3(log_uniform(g, tp->reg_min, tp->reg_max));
+            p.lambda_q = round3(log_uniform(g, tp->reg_min, tp->reg_max));
+        }
+        if (init)
+            p.init_sd = round3(log_uniform(g, tp->init_min, tp->init_max));
     } else {
         p.k = (uint32_t)lround(log_jitter(g, best->k, sigma, tp->k_min, tp->k_max));
-        p.lr = (float)log_jitter(g, best->lr, sigma, tp->lr_min, tp->lr_max);
+        p.lr = round3(log_jitter(g, best->lr, sigma, tp->lr_min, tp->lr_max));
         p.schedule_lr = hogmf__rng_uniform(g) < 0.2 ? pick_schedule(g, tp) : best->schedule_lr;
-        p.lr_decay = (float)clampd(best->lr_decay + sigma * 0.5 * tp->decay_max *
-                                                        hogmf__rng_normal(g),
-                                   0, tp->decay_max);
-        p.lambda_b = (float)log_jitter(g, best->lambda_b, sigma, tp->reg_min, tp->reg_max);
-        p.lambda_p = (float)log_jitter(g, best->lambda_p, sigma, tp->reg_min, tp->reg_max);
-        p.lambda_q = (float)log_jitter(g, best->lambda_q, sigma, tp->reg_min, tp->reg_max);
+        if (decay)
+            p.lr_decay = round3(clampd(best->lr_decay + sigma * 0.5 * tp->decay_max *
+                                                            hogmf__rng_normal(g),
+                                       0, tp->decay_max));
+        if (reg) {
+            p.lambda_b = round3(log_jitter(g, best->lambda_b, sigma, tp->reg_min, tp->reg_max));
+            p.lambda_p = round3(log_jitter(g, best->lambda_p, sigma, tp->reg_min, tp->reg_max));
+            p.lambda_q = round3(log_jitter(g, best->lambda_q, sigma, tp->reg_min, tp->reg_max));
+        }
+        if (init)
+            p.init_sd = round3(log_jitter(g, best->init_sd, sigma, tp->init_min, tp->init_max));
     }
+    if (tp->k_min == tp->k_max)
+        p.k = b->k;
+    if (tp->lr_min == tp->lr_max)
+        p.lr = b->lr;
     if (p.k < 1)
         p.k = 1;
-    p.lr = round3(p.lr);
-    p.lr_decay = p.schedule_lr == HOGMF_LR_DECAY ? round3(p.lr_decay) : 0.0f;
-    p.lambda_b = round3(p.lambda_b);
-    p.lambda_p = round3(p.lambda_p);
-    p.lambda_q = round3(p.lambda_q);
+    if (p.schedule_lr != HOGMF_LR_DECAY)
+        p.lr_decay = 0;
     p.log = NULL;
     p.on_epoch = NULL;
     p.ctx = NULL;
@@ -196,8 +213,11 @@ hogmf_status hogmf_tune(const hogmf_ratings *const *train, const hogmf_ratings *
         return hogmf__fail(err, HOGMF_ERR_INVALID, 0, "tune: give a budget in trials or seconds");
     if (tp->batch < 1 || tp->batch > 4096 || tp->k_min < 1 || tp->k_min > tp->k_max ||
         tp->k_max > 65536 || !(tp->lr_min > 0 && tp->lr_min <= tp->lr_max) ||
-        !(tp->reg_min > 0 && tp->reg_min <= tp->reg_max) || !(tp->decay_max >= 0) ||
-        tp->trial_threads < 1 || tp->schedules > 15)
+        !((tp->reg_min > 0 && tp->reg_min <= tp->reg_max) ||
+          (tp->reg_min == 0 && tp->reg_max == 0)) ||
+        !((tp->init_min > 0 && tp->init_min <= tp->init_max) ||
+          (tp->init_min == 0 && tp->init_max == 0)) ||
+        !(tp->decay_max >= 0) || tp->trial_threads < 1 || tp->schedules > 15)
         return hogmf__fail(err, HOGMF_ERR_INVALID, 0, "tune: a search range is out of order");
     const int trial_threads = tp->trial_threads;
     int workers = hogmf__threads(tp->threads) / trial_threads;
@@ -225,7 +245,9 @@ hogmf_status hogmf_tune(const hogmf_ratings *const *train, const hogmf_ratings *
     hogmf_rng g;
     hogmf__rng_seed(&g, tp->seed, 0x54554E45ull /* "TUNE" */);
     const double t0 = now_seconds();
-    const uint32_t explore = tp->trials ? (tp->trials + 1) / 2 : 2 * tp->batch;
+    /* Trial 0 is the base itself (the defaults, or the options given), so the search can only
+     * improve on them; then random trials, then mostly trials near the best so far. */
+    const uint32_t explore = tp->trials ? (tp->trials + 3) / 4 : tp->batch;
     uint32_t done = 0, local_batches = 0;
     int any = 0;
     while (tp->trials == 0 || done < tp->trials) {
@@ -235,15 +257,21 @@ hogmf_status hogmf_tune(const hogmf_ratings *const *train, const hogmf_ratings *
         if (tp->trials && tp->trials - done < nb)
             nb = tp->trials - done;
         /* Generated from finished batches only: the same for any thread count. */
-        double sigma = 0.5 * pow(0.8, (double)local_batches);
-        if (sigma < 0.08)
-            sigma = 0.08;
+        double sigma = 0.3 * pow(0.85, (double)local_batches);
+        if (sigma < 0.05)
+            sigma = 0.05;
         int local = done >= explore && any;
         for (uint32_t j = 0; j < nb; j++) {
             /* In the local phase one trial in four still explores the whole space. */
             int near = local && (j % 4) != 3;
             batch[j].index = done + j;
             batch[j].params = sample(&g, tp, near ? &best->params : NULL, sigma);
+            if (done + j == 0) {
+                batch[j].params = tp->base;
+                batch[j].params.log = NULL;
+                batch[j].params.on_epoch = NULL;
+                batch[j].params.ctx = NULL;
+            }
         }
         local_batches += local;
 #pragma omp parallel for num_threads(workers) schedule(dynamic, 1) default(none) \

@@ -173,7 +173,7 @@ fi
 rm -f "$T/m"
 hm train -q --max-memory 1K -o "$T/m" "$T/g.csv"
 expect_rc 2 "--max-memory below the read estimate"
-expect_err "g.csv: reading it needs about .* more than --max-memory 0.0 MiB" \
+expect_err "g.csv: reading it needs about [0-9.]+ MiB \\(about 600[0-9] ratings\\), more than --max-memory 1.0 KiB" \
     "--max-memory: refused before reading"
 check "--max-memory: no model" ! -e "$T/m"
 hm train -q --threads 1 -k 16384 --max-memory 40M -o "$T/m" "$T/g.csv"
@@ -299,6 +299,29 @@ run sh -c 'trap "" XFSZ; ulimit -f $(($4 / 1024)) && exec "$1" train -q '"$OPTS"
 expect_rc 1 "a checkpoint write that fails half-way"
 if cmp -s "$T/ck" "$T/ck.before"; then ok; else bad "failed checkpoint write" "old checkpoint changed"; fi
 check "failed checkpoint write: no temporary file" "$(find "$T" -name 'ck.tmp.*' | wc -l | tr -d ' ')" -eq 0
+
+# A full file system (a 256 KiB tmpfs; needs root and permission to mount): ENOSPC half-way
+# through the model and the checkpoint leaves the old files intact and no temporary file.
+mkdir "$T/tiny"
+if [ "$(id -u)" -eq 0 ] && mount -t tmpfs -o size=256k tmpfs "$T/tiny" 2>/dev/null; then
+    trap 'umount "$T/tiny" 2>/dev/null; rm -rf "$T"' EXIT
+    hm train -q --threads 1 -e 1 -k 4 --checkpoint "$T/tiny/ck" -o "$T/tiny/model" "$T/g.csv"
+    expect_rc 0 "tiny file system: a small model and checkpoint fit"
+    cp "$T/tiny/model" "$T/model.small"
+    cp "$T/tiny/ck" "$T/ck.small"
+    hm train -q --threads 1 -e 1 -k 256 -o "$T/tiny/model" "$T/g.csv"
+    expect_rc 1 "tiny file system: a model that does not fit"
+    expect_err "tiny/model: write failed: No space left on device" "disk full: clear message"
+    if cmp -s "$T/tiny/model" "$T/model.small"; then ok; else bad "disk full" "old model changed"; fi
+    hm train -q --threads 1 -e 1 -k 256 --checkpoint "$T/tiny/ck" -o "$T/model.big" "$T/g.csv"
+    expect_rc 1 "tiny file system: a checkpoint that does not fit"
+    expect_err "tiny/ck: write failed: No space left on device" "disk full, checkpoint: message"
+    if cmp -s "$T/tiny/ck" "$T/ck.small"; then ok; else bad "disk full" "old checkpoint changed"; fi
+    check "disk full: only the two old files are left" "$(ls -A "$T/tiny" | tr '\n' ' ')" = "ck model "
+    umount "$T/tiny"
+else
+    skip "disk full on a tiny tmpfs: cannot mount one here (not root, or no permission)"
+fi
 
 echo "$PASS passed, $FAIL failed"
 [ "$FAIL" -eq 0 ]

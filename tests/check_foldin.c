@@ -178,13 +178,13 @@ START_TEST(test_foldin_compute)
     ck_assert_uint_eq(f.model_crc, hogmf_model_fingerprint(x));
     ck_assert(f.user_ids[0] == 7 && f.user_ids[1] == 8);
     ck_assert(f.count[0] == 3 && f.count[1] == 2);
-    /* Each row is the single-user solve with the penalties times the user's count. */
+    /* Each row is the single-user solve with the same penalties. */
     const uint32_t it7[] = {0, 3, 7}, it8[] = {1, 5};
     const float r7[] = {4, 2, 4}, r8[] = {3, 5};
     float p[16], b;
-    ck_assert_int_eq(hogmf_foldin_user(x, it7, r7, 3, 0.05f * 3.0f, 0.02f * 3.0f, p, &b, NULL), HOGMF_OK);
+    ck_assert_int_eq(hogmf_foldin_user(x, it7, r7, 3, 0.05f, 0.02f, p, &b, NULL), HOGMF_OK);
     ck_assert(b == f.bu[0] && !memcmp(p, f.P, 16 * sizeof(float)));
-    ck_assert_int_eq(hogmf_foldin_user(x, it8, r8, 2, 0.05f * 2.0f, 0.02f * 2.0f, p, &b, NULL), HOGMF_OK);
+    ck_assert_int_eq(hogmf_foldin_user(x, it8, r8, 2, 0.05f, 0.02f, p, &b, NULL), HOGMF_OK);
     ck_assert(b == f.bu[1] && !memcmp(p, f.P + f.stride, 16 * sizeof(float)));
     hogmf_foldin_free(&f);
     hogmf_ratings_free(&set);

@@ -433,6 +433,187 @@ run sh -c 'trap "" XFSZ; ulimit -f 1 && exec "$1" split --test-fraction 0.2 "$2"
 check "split: write failing half-way exits non-zero" "$RC" -ne 0
 check "split: no partial output" "$(find "$T/lim" -name 't[re]*' | wc -l | tr -d ' ')" -eq 0
 
+# ---------------------------------------------------------------- cv, tune, foldin, recommend, impute
+
+for cmd in cv tune foldin recommend impute; do
+    hm "$cmd" --help
+    expect_rc 0 "hogmf $cmd --help"
+    check "hogmf $cmd --help prints its usage" "$(grep -c "^usage: hogmf $cmd" "$T/out")" -ge 1
+    hm "$cmd" --no-such-option
+    expect_rc 2 "hogmf $cmd: unknown option"
+    expect_err "unknown option '--no-such-option'" "hogmf $cmd: unknown option is named"
+done
+hm train --schedule-lr sometimes -o "$T/m" "$TR"
+expect_rc 2 "train --schedule-lr sometimes"
+expect_err "constant, decay, bold or adagrad" "train --schedule-lr: choices named"
+hm train -q --threads 1 -e 3 --schedule-lr adagrad --l1 0.001 --nonneg -o "$T/mopt" "$TR"
+expect_rc 0 "train accepts --schedule-lr, --l1 and --nonneg"
+
+# cv: the last line is the summary; the mean is the mean of the fold lines.
+hm cv -q -t 1 -e 5 --folds 3 "$G"
+expect_rc 0 "cv --folds 3"
+check "cv: three fold lines" "$(grep -c '^fold [1-3]/3 ' "$T/out")" -eq 3
+LAST=$(tail -n 1 "$T/out")
+check "cv: last line is rmse_mean=.. rmse_sd=.. mae_mean=.. mae_sd=.. folds=3" \
+    "$(echo "$LAST" | grep -Ec '^rmse_mean=[0-9.]+ rmse_sd=[0-9.]+ mae_mean=[0-9.]+ mae_sd=[0-9.]+ folds=3$')" -eq 1
+check "cv: rmse_mean is the mean of the folds" "$(awk '
+    /^fold / { for (j = 1; j < NF; j++) if ($j == "rmse") { s += $(j + 1); n++ } }
+    /^rmse_mean=/ { split($1, a, "="); m = a[2] }
+    END { d = s / n - m; print (d < 0 ? -d : d) < 2e-6 }' "$T/out")" -eq 1
+check "cv: the folds split the 20000 ratings" "$(awk '/^fold / { s += $6 } END { print s }' "$T/out")" -eq 20000
+hm cv -q -t 1 -e 5 --folds 3 "$G"
+check "cv: one thread, one seed: the same figures" "$(tail -n 1 "$T/out")" = "$LAST"
+# --split-files: the fold's figure is what train + eval give with the same options.
+hm cv -q -t 1 -e 6 --split-files "$TR" "$TE"
+expect_rc 0 "cv --split-files TRAIN TEST"
+CVR=$(tail -n 1 "$T/out" | sed 's/^rmse_mean=\([0-9.]*\) .*/\1/')
+hm train -q -t 1 -e 6 -o "$T/mcv" "$TR"
+hm eval "$T/mcv" "$TE"
+EVR=$(tail -n 1 "$T/out" | sed 's/^rmse=\([0-9.]*\) .*/\1/')
+check "cv --split-files: fold RMSE equals train + eval ($CVR vs $EVR)" "$(awk -v a="$CVR" -v b="$EVR" \
+    'BEGIN { d = a - b; print (d < 0 ? -d : d) < 2e-6 }')" -eq 1
+hm cv --split-files "$TR" "$TE" "$TR"
+expect_rc 2 "cv --split-files with an odd number of files"
+hm cv --folds 1 "$G"
+expect_rc 2 "cv --folds 1"
+hm cv --folds 3 --split-files "$TR" "$TE"
+expect_rc 2 "cv --folds with --split-files"
+hm cv --folds 3 "$T/bad.csv"
+expect_rc 2 "cv: malformed ratings file"
+expect_err "bad.csv:3:" "cv: message names FILE:3:"
+
+# tune: the last stdout line is a train command that runs as printed.
+hm tune -t 2 --trials 4 -e 6 --k-range 2:8 "$TR"
+expect_rc 0 "tune --trials 4"
+TLINE=$(tail -n 1 "$T/out")
+check "tune: last line is a hogmf train command" \
+    "$(echo "$TLINE" | grep -Ec "^hogmf train -k [0-9]+ -e [0-9]+ --lr [0-9.e-]+ .* -o tuned.hogmf ")" -eq 1
+check "tune: one line per trial on stderr" "$(grep -c '^trial ' "$T/err")" -eq 4
+# shellcheck disable=SC2086 # the printed options are split into words on purpose
+set -- $(echo "$TLINE" | sed 's/^hogmf train //; s/ -o tuned.hogmf .*//')
+hm train -q -t 1 "$@" -o "$T/mtuned" "$TR"
+expect_rc 0 "tune: the printed options train a model"
+hm tune -t 2 --trials 4 -e 6 --k-range 2:8 "$TR"
+check "tune: the same seed gives the same command on 2 threads" "$(tail -n 1 "$T/out")" = "$TLINE"
+hm tune -t 1 --trials 4 -e 6 --k-range 2:8 "$TR"
+check "tune: ... and on 1 thread" "$(tail -n 1 "$T/out")" = "$TLINE"
+hm tune -t 2 --trials 3 -e 4 --folds 2 --k-range 2:4 "$TR"
+expect_rc 0 "tune --folds 2"
+expect_err "per fold" "tune --folds: per-fold sizes reported"
+hm tune --k-range 5 "$TR"
+expect_rc 2 "tune --k-range without B"
+hm tune --schedules decay,sometimes "$TR"
+expect_rc 2 "tune --schedules with an unknown schedule"
+hm tune --folds 3 --validate "$TE" "$TR"
+expect_rc 2 "tune --folds with --validate"
+
+# foldin: users 1000000+u are new; their rows make predict and recommend know them.
+tail -n +2 "$TE" | head -n 300 | awk -F, -v OFS=, '{ $1 = $1 + 1000000; print }' >"$T/new.csv"
+hm foldin "$M" "$T/new.csv" -o "$T/new.foldin"
+expect_rc 0 "foldin"
+check "foldin: header line" "$(head -n 1 "$T/new.foldin" | grep -Ec '^hogmf-foldin 1 k=[0-9]+ items=[0-9]+ model=[0-9a-f]{8} users=[0-9]+$')" -eq 1
+NEWU=$(cut -d, -f1 "$T/new.csv" | sort -u | wc -l | tr -d ' ')
+check "foldin: one line per new user" "$(($(lines "$T/new.foldin") - 1))" -eq "$NEWU"
+hm predict "$M" "$T/new.csv"
+cp "$T/out" "$T/pred_unknown"
+expect_err "of 300 lines have a user or item unknown" "predict without --foldin: users unknown"
+hm predict --foldin "$T/new.foldin" "$M" "$T/new.csv"
+expect_rc 0 "predict --foldin"
+check "predict --foldin: the new users are known" "$(grep -c 'unknown' "$T/err")" -eq 0
+if cmp -s "$T/out" "$T/pred_unknown"; then bad "predict --foldin changes the predictions" "same"; else ok; fi
+# The fold-in predictions fit the folded-in ratings better than the item biases alone.
+FIT=$(paste -d' ' "$T/new.csv" "$T/out" | tr ',' ' ' | awk '{ e = $3 - $NF; s += e * e } END { print sqrt(s / NR) }')
+UNK=$(paste -d' ' "$T/new.csv" "$T/pred_unknown" | tr ',' ' ' | awk '{ e = $3 - $NF; s += e * e } END { print sqrt(s / NR) }')
+if num_lt "$FIT" "$UNK"; then ok; else bad "foldin: fits its ratings better than mu + b_i" "$FIT vs $UNK"; fi
+tail -n +2 "$TR" | head -n 5 >"$T/known_users.csv"
+hm foldin "$M" "$T/known_users.csv" -o "$T/none.foldin"
+expect_rc 2 "foldin: every user already in the model"
+expect_err "already in the model" "foldin: known users: message"
+sed '2s/^\([0-9]*\) /x\1 /' "$T/new.foldin" >"$T/bad.foldin"
+hm predict --foldin "$T/bad.foldin" "$M" "$T/new.csv"
+expect_rc 2 "predict --foldin: malformed fold-in file"
+expect_err "bad.foldin:2: user id" "malformed fold-in file: FILE:LINE"
+hm predict --foldin "$T/new.foldin" "$T/mcv" "$T/new.csv"
+expect_rc 2 "predict --foldin with another model"
+expect_err "new.foldin: .*another model" "fold-in of another model: message names the file"
+
+# recommend: N unrated items, best first, with the predictions predict gives.
+U=$(sed -n 2p "$TR" | cut -d, -f1)
+hm recommend "$M" --user "$U" -n 5 --exclude "$TR"
+expect_rc 0 "recommend --user"
+check "recommend: 5 lines for the user" "$(awk -v u="$U" '$1 == u' "$T/out" | wc -l | tr -d ' ')" -eq 5
+check "recommend: best first" "$(awk 'NR > 1 && $3 > prev + 1e-6 { bad++ } { prev = $3 } END { print bad + 0 }' "$T/out")" -eq 0
+check "recommend: no item the user rated in the excluded file" "$(awk -F, -v u="$U" '
+    NR == FNR { if ($1 == u) seen[$2] = 1; next } ($2 in seen) { bad++ } END { print bad + 0 }' \
+    "$TR" "$T/out")" -eq 0
+awk '{ print $1 "," $2 }' "$T/out" >"$T/rec_pairs.csv"
+cp "$T/out" "$T/rec.out"
+hm predict "$M" "$T/rec_pairs.csv"
+check "recommend: predictions equal predict's" "$(paste -d' ' "$T/rec.out" "$T/out" |
+    awk '{ d = $3 - $6; if (d < 0) d = -d; if (d > 1e-5) bad++ } END { print bad + 0 }')" -eq 0
+hm recommend "$M" --all-users -n 3 -t 2 -o "$T/all.rec"
+expect_rc 0 "recommend --all-users"
+check "recommend --all-users: 3 lines per user" "$(lines "$T/all.rec")" -eq $((3 * $(tail -n +2 "$TR" | cut -d, -f1 | sort -u | wc -l)))
+NU=$(head -n 1 "$T/new.csv" | cut -d, -f1)
+hm recommend --foldin "$T/new.foldin" "$M" --user "$NU" --user "$U" -n 2
+expect_rc 0 "recommend --foldin for a folded-in user"
+check "recommend --foldin: lines for both users" "$(cut -d' ' -f1 "$T/out" | uniq | tr '\n' ' ')" = "$NU $U "
+hm recommend "$M" --user 4000000000
+expect_rc 2 "recommend: unknown user"
+expect_err "user 4000000000 is not in" "recommend: unknown user is named"
+hm recommend "$M"
+expect_rc 2 "recommend without --user or --all-users"
+hm recommend "$M" --user "$U" --exclude "$T/bad.csv"
+expect_rc 2 "recommend: malformed --exclude file"
+expect_err "bad.csv:3:" "recommend: --exclude error names FILE:3:"
+
+# impute: the 4 x 5 example with two cells removed (true values 1 and 4).
+printf '3,1,NA,3,1\n1,2,4,1,3\n3,1,1,3,1\n4,3,5,4,NA\n' >"$T/dense.csv"
+hm impute --missing NA -o "$T/dense.out" "$T/dense.csv"
+expect_rc 0 "impute"
+check "impute: 4 rows of 5 cells" "$(awk -F, 'NF == 5' "$T/dense.out" | wc -l | tr -d ' ')" -eq 4
+check "impute: known cells unchanged" "$(paste -d, "$T/dense.csv" "$T/dense.out" | awk -F, '
+    { for (j = 1; j <= 5; j++) if ($j != "NA" && $j != $(j + 5)) bad++ } END { print bad + 0 }')" -eq 0
+check "impute: filled-in cells near 1 and 4" "$(awk -F, '
+    NR == 1 { a = $3 - 1 } NR == 4 { b = $5 - 4 }
+    END { print (a < 0 ? -a : a) < 0.5 && (b < 0 ? -b : b) < 0.5 }' "$T/dense.out")" -eq 1
+printf '1\t\t3\n4\t5\t\n' >"$T/dense.tsv"
+hm impute -o "$T/dense_tsv.out" "$T/dense.tsv"
+expect_rc 0 "impute: tabs and empty cells"
+check "impute: tab layout kept, cells filled" "$(awk -F'\t' 'NF == 3 && $2 != "" && $3 != ""' "$T/dense_tsv.out" | wc -l | tr -d ' ')" -eq 2
+printf '1,2,3\n4,5,6\n7,8\n' >"$T/ragged.csv"
+hm impute -o "$T/r.out" "$T/ragged.csv"
+expect_rc 2 "impute: ragged matrix"
+expect_err "ragged.csv:3: expected 3 cells" "impute: ragged row named with FILE:LINE"
+hm impute --missing NA "$T/dense.csv"
+expect_rc 2 "impute without -o"
+
+# scripts/plot-convergence.sh: a PNG from train --log files; a malformed log is named.
+if command -v gnuplot >/dev/null 2>&1 && [ -r scripts/plot-convergence.sh ]; then
+    hm train -q -t 1 -e 4 --validate "$TE" --log "$T/conv.jsonl" -o "$T/mconv" "$TR"
+    run sh scripts/plot-convergence.sh -o "$T/conv.png" "$T/conv.jsonl" "$T/log.jsonl"
+    expect_rc 0 "plot-convergence.sh"
+    check "plot-convergence.sh: a PNG file" "$(head -c 4 "$T/conv.png" | od -An -c | tr -d ' ')" = '211PNG'
+    printf '{"epoch": 1, "train_rmse": 0.9}\n' >"$T/bad.jsonl"
+    run sh scripts/plot-convergence.sh -o "$T/bad.png" "$T/conv.jsonl" "$T/bad.jsonl"
+    expect_rc 2 "plot-convergence.sh: malformed log"
+    expect_err "bad.jsonl:1: expected a hogmf train --log line" "plot-convergence.sh: FILE:LINE"
+else
+    skip "gnuplot or scripts/plot-convergence.sh missing; the convergence plot was not tested"
+fi
+
+# MovieLens 100K: 5-fold cross-validation on the official splits with the defaults.
+if [ -r "$ML/u1.base" ] && [ -r "$ML/u5.test" ]; then
+    hm cv --split-files "$ML/u1.base" "$ML/u1.test" "$ML/u2.base" "$ML/u2.test" \
+        "$ML/u3.base" "$ML/u3.test" "$ML/u4.base" "$ML/u4.test" "$ML/u5.base" "$ML/u5.test"
+    expect_rc 0 "MovieLens 100K: cv on u1..u5"
+    CVM=$(tail -n 1 "$T/out" | sed 's/^rmse_mean=\([0-9.]*\) .*/\1/')
+    echo "MovieLens 100K 5-fold (u1..u5), defaults: $(tail -n 1 "$T/out")"
+    if num_lt "$CVM" 0.915; then ok; else bad "MovieLens 100K: 5-fold mean RMSE at most 0.915" "$CVM"; fi
+else
+    skip "MovieLens 100K not found at $ML (set ML100K=DIR); its cross-validation did not run"
+fi
+
 # ---------------------------------------------------------------- MovieLens 100K
 
 if [ -r "$ML/u1.base" ] && [ -r "$ML/u1.test" ]; then

@@ -12,6 +12,7 @@
 #
 # The last line is "N passed, M failed"; the exit status is non-zero when M > 0.
 
+# shellcheck disable=SC2086 # OPTS, CK and MPIRUN are lists of words on purpose
 set -u
 
 HOGMF=${HOGMF:-build-mpi/hogmf}
@@ -30,7 +31,7 @@ fi
 # --bind-to none: otherwise each rank is bound to one core and gets one OpenMP thread.
 MPIRUN=${MPIRUN:-mpirun --allow-run-as-root --oversubscribe --bind-to none}
 # Containers often forbid the cross-memory attach Open MPI's shared-memory transport uses.
-export OMPI_MCA_btl_vader_single_copy_mechanism=${OMPI_MCA_btl_vader_single_copy_mechanism:-none}
+export OMPI_MCA_btl_vader_single_copy_mechanism="${OMPI_MCA_btl_vader_single_copy_mechanism:-none}"
 ML=${ML100K:-../shared/data/ml-100k}
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/hogmf-mpi.XXXXXX") || exit 2
@@ -70,7 +71,6 @@ run() {
 mp() {
     np=$1
     shift
-    # shellcheck disable=SC2086 # MPIRUN is a command line
     run $MPIRUN -np "$np" "$HOGMF" "$@"
 }
 
@@ -193,7 +193,6 @@ expect_rc 2 "a single-process checkpoint is refused under MPI"
 expect_err "not a checkpoint of an MPI run" "single-process checkpoint: named"
 
 # SIGUSR1 to mpirun (forwarded to every rank): all stop after an epoch with a checkpoint.
-# shellcheck disable=SC2086
 $MPIRUN -np 2 "$HOGMF" train -t 1 -k 16 -e 100000 --patience 0 -o "$T/sig.mdl" "$TR" \
     >"$T/out" 2>"$T/err" &
 PID=$!

@@ -18,6 +18,12 @@ Suite *input_suite(void);   /* check_input.c: gzip, shrinking and unreadable fil
 Suite *checkpoint_suite(void); /* check_checkpoint.c: resume bit for bit, corrupt checkpoints */
 Suite *interop_suite(void); /* check_interop.c: LIBMF text models, CSV factor tables */
 
+Suite *cv_suite(void);      /* check_cv.c: folds, splitting by a mask, mean and sd */
+Suite *foldin_suite(void);  /* check_foldin.c: ridge fold-in, its file, the model with the rows */
+Suite *recommend_suite(void); /* check_recommend.c: top-N against brute force, seen lists */
+Suite *dense_suite(void);   /* check_dense.c: dense matrices read and written (impute) */
+Suite *tune_suite(void);    /* check_tune.c: the search, reproducible best trial */
+
 /* Path of a fixture: $HOGMF_FIXTURES/name (default "fixtures/name"); static buffer. */
 const char *fixture(const char *name);
 /* A fresh temporary file path under $TMPDIR (default /tmp) with the given suffix. */

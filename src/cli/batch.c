@@ -54,8 +54,9 @@ int cli_parse_size(const char *cmd, const char *opt, const char *s, uint64_t *ou
     int shift = 0;
     if (*end) {
         const char *units = "KMGT";
-        const char *u = strchr(units, end[0] & ~0x20);
-        if (!u || !end[0])
+        char c = (char)(end[0] & ~0x20); /* upper case */
+        const char *u = c ? strchr(units, c) : NULL;
+        if (!u)
             goto bad;
         shift = 10 * (int)(u - units + 1);
         end++;
@@ -76,9 +77,19 @@ bad:
     return -1;
 }
 
-static double mib(uint64_t bytes)
+/* A size for people: "812.4 MiB", "3.20 GiB", "1.0 KiB", "100 bytes". */
+static const char *human(uint64_t bytes, char *buf, size_t cap)
 {
-    return (double)bytes / (1024.0 * 1024.0);
+    double b = (double)bytes;
+    if (b >= 1024.0 * 1024 * 1024)
+        snprintf(buf, cap, "%.2f GiB", b / (1024.0 * 1024 * 1024));
+    else if (b >= 1024.0 * 1024)
+        snprintf(buf, cap, "%.1f MiB", b / (1024.0 * 1024));
+    else if (b >= 1024.0)
+        snprintf(buf, cap, "%.1f KiB", b / 1024.0);
+    else
+        snprintf(buf, cap, "%llu bytes", (unsigned long long)bytes);
+    return buf;
 }
 
 static void json_memory(cli_out *o, const char *phase, uint64_t bytes, uint64_t limit)
@@ -99,21 +110,24 @@ int cli_memory_check_read(cli_out *o, const cli_batch *b, const char *path)
 {
     hogmf_read_estimate est;
     hogmf_error err = {0};
+    char need[32], size[32], limit[32];
     if (hogmf_ratings_estimate(path, &est, &err) != HOGMF_OK)
         return cli_report(&err, 0);
     if (est.memory == 0) {
         cli_note(o, "memory: %s: size unknown (not a regular file); no estimate", path);
         return EXIT_OK;
     }
-    cli_note(o, "memory: reading %s needs about %.1f MiB (about %llu ratings in %.1f MiB%s)",
-             path, mib(est.memory), (unsigned long long)est.nnz, mib(est.file_bytes),
-             est.compressed ? " of gzip" : "");
+    cli_note(o, "memory: reading %s needs about %s (about %llu ratings in %s%s)", path,
+             human(est.memory, need, sizeof need), (unsigned long long)est.nnz,
+             human(est.file_bytes, size, sizeof size), est.compressed ? " of gzip" : "");
     json_memory(o, "read", est.memory, b->max_memory);
     if (b->max_memory && est.memory > b->max_memory) {
+        cli_bar_clear(o);
         fprintf(stderr,
-                "hogmf: %s: reading it needs about %.1f MiB (about %llu ratings), more than "
-                "--max-memory %.1f MiB\n",
-                path, mib(est.memory), (unsigned long long)est.nnz, mib(b->max_memory));
+                "hogmf: %s: reading it needs about %s (about %llu ratings), more than "
+                "--max-memory %s\n",
+                path, need, (unsigned long long)est.nnz,
+                human(b->max_memory, limit, sizeof limit));
         cli_json_error("more memory needed than --max-memory allows", EXIT_INPUT);
         return EXIT_INPUT;
     }
@@ -124,16 +138,19 @@ int cli_memory_check_train(cli_out *o, const cli_batch *b, const hogmf_ratings *
                            const hogmf_ratings *valid, const hogmf_params *p)
 {
     uint64_t vnnz = valid ? valid->nnz : 0;
-    uint64_t need = hogmf_estimate_memory(train->nnz, train->m, train->n, vnnz, p);
-    cli_note(o, "memory: training needs about %.1f MiB (%zu ratings, %u users, %u items, %u "
-                "factors)",
-             mib(need), train->nnz, train->m, train->n, p->k);
-    json_memory(o, "train", need, b->max_memory);
-    if (b->max_memory && need > b->max_memory) {
+    uint64_t bytes = hogmf_estimate_memory(train->nnz, train->m, train->n, vnnz, p);
+    char need[32], limit[32];
+    human(bytes, need, sizeof need);
+    cli_note(o, "memory: training needs about %s (%zu ratings, %u users, %u items, %u factors)",
+             need, train->nnz, train->m, train->n, p->k);
+    json_memory(o, "train", bytes, b->max_memory);
+    if (b->max_memory && bytes > b->max_memory) {
+        cli_bar_clear(o);
         fprintf(stderr,
-                "hogmf: training needs about %.1f MiB (%zu ratings, %u users, %u items, %u "
-                "factors), more than --max-memory %.1f MiB\n",
-                mib(need), train->nnz, train->m, train->n, p->k, mib(b->max_memory));
+                "hogmf: training needs about %s (%zu ratings, %u users, %u items, %u factors), "
+                "more than --max-memory %s\n",
+                need, train->nnz, train->m, train->n, p->k,
+                human(b->max_memory, limit, sizeof limit));
         cli_json_error("more memory needed than --max-memory allows", EXIT_INPUT);
         return EXIT_INPUT;
     }

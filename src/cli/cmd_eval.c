@@ -68,6 +68,10 @@ int cmd_eval(int argc, char **argv)
         fprintf(stderr, "hogmf: %zu of %zu ratings have a user or item unknown to the model\n",
                 unknown, set.nnz);
     printf("rmse=%.6f mae=%.6f n=%zu\n", rmse, mae, set.nnz);
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        fprintf(stderr, "hogmf: eval: writing to stdout failed\n");
+        rc = EXIT_INTERNAL;
+    }
 done:
     hogmf_model_free(&model);
     hogmf_ratings_free(&set);

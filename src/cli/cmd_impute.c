@@ -7,25 +7,98 @@
 #include "cli.h"
 
 #include <getopt.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* Defaults for a dense matrix: small, so many epochs of a larger step, few factors, light
- * regularisation and one thread (chosen on the README's 4 x 5 example and on planted
- * low-rank matrices; see the README). */
+/* Defaults for a dense matrix: small, so many epochs of a larger step, light
+ * regularisation and one thread; k is chosen by cross-validation unless given (chosen on the
+ * README's 4 x 5 example; see the README). */
 static hogmf_params impute_defaults(void)
 {
     hogmf_params p = hogmf_params_default();
-    p.k = 4;
+    p.k = 1;
     p.epochs = 2000;
-    p.lr = 0.02f;
+    p.lr = 0.05f;
     p.lr_decay = 0;
     p.schedule_lr = HOGMF_LR_CONSTANT;
-    p.lambda_b = p.lambda_p = p.lambda_q = 0.01f;
+    p.lambda_b = p.lambda_p = p.lambda_q = 0.001f;
     p.init_sd = 0.1f;
     p.patience = 0;
     p.threads = 1;
     return p;
+}
+
+/* Mean RMSE of k-factor models over `folds` seeded folds of the known cells. */
+static int cv_rmse(const hogmf_ratings *known, const hogmf_params *p, uint32_t folds,
+                   double *out)
+{
+    uint32_t *fold = malloc(known->nnz * sizeof *fold);
+    unsigned char *in_test = malloc(known->nnz);
+    hogmf_error err = {0};
+    int rc = EXIT_OK;
+    double sum = 0;
+    if (!fold || !in_test) {
+        fprintf(stderr, "hogmf: impute: out of memory\n");
+        rc = EXIT_INTERNAL;
+        goto done;
+    }
+    if (hogmf_cv_folds(known->nnz, folds, p->seed, fold, &err) != HOGMF_OK) {
+        rc = cli_report(&err, 0);
+        goto done;
+    }
+    for (uint32_t f = 0; f < folds && rc == EXIT_OK; f++) {
+        hogmf_ratings tr = {0}, te = {0};
+        hogmf_model *model = NULL;
+        double rmse = 0;
+        for (size_t j = 0; j < known->nnz; j++)
+            in_test[j] = fold[j] == f;
+        if (hogmf_ratings_partition(known, in_test, &tr, &te, &err) != HOGMF_OK ||
+            hogmf_train(&tr, NULL, p, &model, &err) != HOGMF_OK ||
+            hogmf_evaluate(model, &te, p->threads, &rmse, NULL, NULL, &err) != HOGMF_OK)
+            rc = err.status == HOGMF_ERR_DIVERGED ? EXIT_DIVERGED : cli_report(&err, 0);
+        sum += rmse;
+        hogmf_model_free(&model);
+        hogmf_ratings_free(&tr);
+        hogmf_ratings_free(&te);
+    }
+    *out = sum / folds;
+done:
+    free(fold);
+    free(in_test);
+    return rc;
+}
+
+/* Picks k from 1, 2, 3, 4, 6, 8, 12, 16 (at most the smaller side of the matrix) by 5-fold
+ * cross-validation of the known cells; a candidate that diverges is skipped. */
+static int choose_k(const hogmf_ratings *known, uint32_t m, uint32_t n, hogmf_params *p,
+                    int quiet)
+{
+    static const uint32_t ks[] = {1, 2, 3, 4, 6, 8, 12, 16};
+    uint32_t side = m < n ? m : n, folds = known->nnz < 5 ? (uint32_t)known->nnz : 5;
+    double best = INFINITY;
+    uint32_t best_k = p->k;
+    if (folds < 2)
+        return EXIT_OK;
+    for (size_t j = 0; j < sizeof ks / sizeof ks[0] && ks[j] <= side; j++) {
+        hogmf_params q = *p;
+        q.k = ks[j];
+        double rmse = INFINITY;
+        int rc = cv_rmse(known, &q, folds, &rmse);
+        if (rc == EXIT_DIVERGED)
+            continue;
+        if (rc != EXIT_OK)
+            return rc;
+        if (!quiet)
+            fprintf(stderr, "hogmf: impute: k=%u: %u-fold RMSE of the known cells %.4g\n",
+                    ks[j], folds, rmse);
+        if (rmse < best) {
+            best = rmse;
+            best_k = ks[j];
+        }
+    }
+    p->k = best_k;
+    return EXIT_OK;
 }
 
 static void help(const hogmf_params *p)
@@ -37,6 +110,8 @@ static void help(const hogmf_params *p)
            "is empty or equals the --missing marker. hogmf trains on the known cells only\n"
            "(rows are users, columns items) and writes OUT in the same layout: known cells\n"
            "as they were, missing cells predicted (clipped to the known cells' range).\n"
+           "Unless -k is given, the number of factors is chosen among 1, 2, 3, 4, 6, 8, 12\n"
+           "and 16 by 5-fold cross-validation of the known cells.\n"
            "\n"
            "options:\n"
            "  -o, --output OUT       completed matrix to write, atomically (required)\n"
@@ -65,15 +140,17 @@ int cmd_impute(int argc, char **argv)
     cli_train_opts_init(&to, &p);
     const char *out_path = NULL, *missing = NULL;
     uint32_t digits = 4;
-    int quiet = 0, c;
+    int quiet = 0, k_given = 0, c;
     optind = 1;
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":" CLI_TRAIN_SHORTOPTS "o:qh", opts, NULL)) != -1) {
         int r = cli_train_option("impute", &to, c, optarg);
         if (r < 0)
             return EXIT_INPUT;
-        if (r > 0)
+        if (r > 0) {
+            k_given |= c == 'k';
             continue;
+        }
         switch (c) {
         case 'o': out_path = optarg; break;
         case O_MISSING: missing = optarg; break;
@@ -109,8 +186,13 @@ int cmd_impute(int argc, char **argv)
         rc = EXIT_INPUT;
         goto done;
     }
-    if (hogmf_ratings_from_dense(d.x, d.known, d.m, d.n, &known, &err) != HOGMF_OK ||
-        hogmf_train(&known, NULL, &p, &model, &err) != HOGMF_OK) {
+    if (hogmf_ratings_from_dense(d.x, d.known, d.m, d.n, &known, &err) != HOGMF_OK) {
+        rc = cli_report(&err, 0);
+        goto done;
+    }
+    if (!k_given && (rc = choose_k(&known, d.m, d.n, &p, quiet)) != EXIT_OK)
+        goto done;
+    if (hogmf_train(&known, NULL, &p, &model, &err) != HOGMF_OK) {
         rc = cli_report(&err, 0);
         goto done;
     }

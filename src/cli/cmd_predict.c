@@ -17,6 +17,7 @@ static const char help[] =
     "\n"
     "options:\n"
     "  -o, --output OUT    output file [stdout]\n"
+    "      --foldin FILE   add the users of a fold-in file (hogmf foldin) to the model\n"
     "      --format FMT    auto, tsv, dat, csv or libmf [auto]\n"
     "  -h, --help          this text\n";
 
@@ -27,21 +28,23 @@ static size_t fmt_line(char *buf, size_t cap, uint32_t u, uint32_t i, float r)
 
 int cmd_predict(int argc, char **argv)
 {
-    enum { O_FORMAT = 256 };
+    enum { O_FORMAT = 256, O_FOLDIN };
     static const struct option opts[] = {{"output", required_argument, 0, 'o'},
+                                         {"foldin", required_argument, 0, O_FOLDIN},
                                          {"format", required_argument, 0, O_FORMAT},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     hogmf_read_options ro = hogmf_read_options_default();
     ro.allow_no_rating = 1;
     ro.keep_duplicates = 1;
-    const char *out_path = NULL;
+    const char *out_path = NULL, *foldin_path = NULL;
     int c;
     optind = 1;
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":o:h", opts, NULL)) != -1) {
         switch (c) {
         case 'o': out_path = optarg; break;
+        case O_FOLDIN: foldin_path = optarg; break;
         case O_FORMAT:
             if (cli_parse_format("predict", optarg, &ro.format)) return EXIT_INPUT;
             break;
@@ -57,8 +60,9 @@ int cmd_predict(int argc, char **argv)
     hogmf_error err = {0};
     char *text = NULL;
     int rc = EXIT_OK;
-    if (hogmf_model_load(argv[optind], &model, &err) != HOGMF_OK ||
-        hogmf_ratings_read(argv[optind + 1], &ro, &set, &err) != HOGMF_OK) {
+    if ((rc = cli_load_model_foldin(argv[optind], foldin_path, &model)) != EXIT_OK)
+        goto done;
+    if (hogmf_ratings_read(argv[optind + 1], &ro, &set, &err) != HOGMF_OK) {
         rc = cli_report(&err, 0);
         goto done;
     }

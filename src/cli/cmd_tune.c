@@ -15,13 +15,14 @@ static void help(const hogmf_tune_params *tp)
     printf("usage: hogmf tune [options] FILE\n"
            "\n"
            "Searches the number of factors, the learning rate (and its decay), the three L2\n"
-           "weights and, with --schedules, the learning-rate schedule for the lowest\n"
-           "validation RMSE: half the trials sample the whole range at random (log-uniform),\n"
-           "the rest mostly sample around the best so far. Each trial trains on FILE less a\n"
-           "seeded hold-out (or on FILE, validating on --validate; or, with --folds F, on each\n"
-           "of F seeded folds, scored by the mean) with early stopping, and counts its best\n"
-           "epoch. Trials run side by side on all cores, one thread each\n"
-           "(faster than one trial at a time on all cores for small sets; see the README).\n"
+           "weights, the initial factors' spread and, with --schedules, the learning-rate\n"
+           "schedule for the lowest validation RMSE: trial 1 is the given options, a quarter\n"
+           "of the trials sample the whole ranges at random (log-uniform), the rest mostly\n"
+           "sample around the best so far. Each trial trains on FILE less a seeded hold-out\n"
+           "(or on FILE, validating on --validate; or, with --folds F, on each of F seeded\n"
+           "folds, scored by the mean) with early stopping, and counts its best epoch.\n"
+           "Trials run side by side on all cores, one thread each (faster than one trial at\n"
+           "a time on all cores for small sets; see the README).\n"
            "One line per trial goes to stderr; stdout gets a summary and, last, the best\n"
            "options as a command line:\n"
            "  hogmf train -k K -e EPOCHS --lr X ... -o tuned.hogmf FILE\n"
@@ -40,6 +41,7 @@ static void help(const hogmf_tune_params *tp)
            "      --k-range A:B      factors [%u:%u]\n"
            "      --lr-range A:B     learning rate [%g:%g]\n"
            "      --reg-range A:B    each L2 weight (biases, P, Q) [%g:%g]\n"
+           "      --init-sd-range A:B  standard deviation of the initial factors [%g:%g]\n"
            "      --decay-max X      lr-decay in [0, X] for the decay schedule [%g]\n"
            "      --schedules LIST   comma-separated schedules to try, e.g. decay,adagrad\n"
            "                         [the --schedule-lr one]\n"
@@ -47,11 +49,12 @@ static void help(const hogmf_tune_params *tp)
            "  -q, --quiet            no per-trial lines\n"
            "  -h, --help             this text\n"
            "\n"
-           "training options, fixed for every trial (--epochs is the most a trial may run;\n"
-           "-t is the threads in all):\n",
+           "training options: trial 1 uses them as they are (the defaults below unless\n"
+           "given); -k, --lr, --lr-decay, --reg*, --init-sd given are not searched; --epochs is\n"
+           "the most a trial may run, -t the threads in all:\n",
            tp->trials, (unsigned long long)tp->seed, tp->trial_threads, tp->k_min, tp->k_max,
            (double)tp->lr_min, (double)tp->lr_max, (double)tp->reg_min, (double)tp->reg_max,
-           (double)tp->decay_max);
+           (double)tp->init_min, (double)tp->init_max, (double)tp->decay_max);
     cli_train_help(stdout, &tp->base);
     printf("\nexit codes: 0 ok, 1 internal error, 2 bad input or usage, 3 every trial "
            "diverged\n");
@@ -157,7 +160,7 @@ int cmd_tune(int argc, char **argv)
 {
     enum {
         O_TRIALS = 256, O_SECONDS, O_HOLDOUT, O_FOLDS, O_VALIDATE, O_TUNE_SEED, O_TRIAL_THREADS,
-        O_K_RANGE, O_LR_RANGE, O_REG_RANGE, O_DECAY_MAX, O_SCHEDULES, O_FORMAT
+        O_K_RANGE, O_LR_RANGE, O_REG_RANGE, O_INIT_RANGE, O_DECAY_MAX, O_SCHEDULES, O_FORMAT
     };
     static const struct option opts[] = {
         CLI_TRAIN_LONGOPTS,
@@ -171,6 +174,7 @@ int cmd_tune(int argc, char **argv)
         {"k-range", required_argument, 0, O_K_RANGE},
         {"lr-range", required_argument, 0, O_LR_RANGE},
         {"reg-range", required_argument, 0, O_REG_RANGE},
+        {"init-sd-range", required_argument, 0, O_INIT_RANGE},
         {"decay-max", required_argument, 0, O_DECAY_MAX},
         {"schedules", required_argument, 0, O_SCHEDULES},
         {"format", required_argument, 0, O_FORMAT},
@@ -184,6 +188,7 @@ int cmd_tune(int argc, char **argv)
     double holdout = 0.1, lo, hi, x;
     uint32_t u32, folds = 1;
     int trials_set = 0, holdout_set = 0, c;
+    int k_fixed = 0, lr_fixed = 0, decay_fixed = 0, reg_fixed = 0, init_fixed = 0;
     tune_ctx ctx = {0};
     hogmf_format fmt = HOGMF_FORMAT_AUTO;
     optind = 1;
@@ -192,8 +197,21 @@ int cmd_tune(int argc, char **argv)
         int r = cli_train_option("tune", &to, c, optarg);
         if (r < 0)
             return EXIT_INPUT;
-        if (r > 0)
+        if (r > 0) {
+            /* A training option given is fixed, not searched. */
+            if (c == 'k')
+                k_fixed = 1;
+            else if (c == CLI_OPT_LR)
+                lr_fixed = 1;
+            else if (c == CLI_OPT_LR_DECAY)
+                decay_fixed = 1;
+            else if (c == CLI_OPT_REG || c == CLI_OPT_REG_BIAS || c == CLI_OPT_REG_P ||
+                     c == CLI_OPT_REG_Q)
+                reg_fixed = 1;
+            else if (c == CLI_OPT_INIT_SD)
+                init_fixed = 1;
             continue;
+        }
         switch (c) {
         case O_TRIALS:
             if (cli_parse_u32("tune", "--trials", optarg, 1, 1000000, &tp.trials))
@@ -239,6 +257,11 @@ int cmd_tune(int argc, char **argv)
             tp.reg_min = (float)lo;
             tp.reg_max = (float)hi;
             break;
+        case O_INIT_RANGE:
+            if (parse_range("--init-sd-range", optarg, 1e-9, 1e3, &lo, &hi)) return EXIT_INPUT;
+            tp.init_min = (float)lo;
+            tp.init_max = (float)hi;
+            break;
         case O_DECAY_MAX:
             if (cli_parse_double("tune", "--decay-max", optarg, 0, 100, &x)) return EXIT_INPUT;
             tp.decay_max = (float)x;
@@ -258,6 +281,16 @@ int cmd_tune(int argc, char **argv)
     cli_train_opts_finish(&to);
     if (optind + 1 != argc)
         return cli_usage_error("tune", "expected one FILE, found %d", argc - optind);
+    if (k_fixed)
+        tp.k_min = tp.k_max = tp.base.k;
+    if (lr_fixed)
+        tp.lr_min = tp.lr_max = tp.base.lr;
+    if (decay_fixed)
+        tp.decay_max = 0;
+    if (reg_fixed)
+        tp.reg_min = tp.reg_max = 0;
+    if (init_fixed)
+        tp.init_min = tp.init_max = 0;
     if ((valid_path != NULL) + holdout_set + (folds > 1) > 1)
         return cli_usage_error("tune", "--validate, --holdout and --folds exclude each other");
     if (tp.seconds > 0 && !trials_set)

@@ -75,6 +75,7 @@ static void report_ranks(cli_out *out, uint32_t epoch, const hogmf_mpi_rank_stat
         cli_json_num("eval_seconds", rs[q].eval_seconds);
         cli_json_num("eval_comm_seconds", rs[q].eval_comm_seconds);
         cli_json_num("bytes_sent", rs[q].bytes_sent);
+        cli_json_num("sync_seconds", rs[q].sync_seconds);
         cli_json_end();
     }
 }
