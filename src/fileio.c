@@ -275,7 +275,7 @@ size_t hogmf__fmt_float(char *p, float v)
 {
     /* Fast path for the common half-star and integer ratings. */
     float twice = v * 2.0f;
-    if (twice == (float)(int32_t)twice && fabsf(v) < 1e6f && !signbit(v)) {
+    if (fabsf(v) < 1e6f && !signbit(v) && twice == (float)(int32_t)twice) {
         int32_t t = (int32_t)twice;
         size_t n = 0;
         n += hogmf__fmt_u32(p + n, (uint32_t)(t / 2));

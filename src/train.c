@@ -355,11 +355,6 @@ hogmf_status hogmf_trainer_epoch(hogmf_trainer *t, hogmf_epoch_stats *stats, hog
             t->since = 0;
         } else if (params->patience && ++t->since >= params->patience) {
             t->stop = 1;
-            if (t->best_epoch != epoch)
-                hogmf__log(params, 0,
-                           "stopping after epoch %u: validation RMSE has not improved by %g "
-                           "for %u epochs; restoring epoch %u (%.6f)",
-                           epoch, params->tol, t->since, t->best_epoch, t->best_valid);
         }
     }
     model->train_rmse = es.train_rmse;
@@ -373,6 +368,11 @@ hogmf_status hogmf_trainer_finish(hogmf_trainer *t, hogmf_model **out, hogmf_err
     (void)err;
     *out = NULL;
     hogmf_model *model = t->model;
+    if (t->stop)
+        hogmf__log(&t->params, 0,
+                   "stopped after epoch %u: validation RMSE has not improved by %g for %u "
+                   "epochs; keeping epoch %u (%.6f)",
+                   t->epoch, t->params.tol, t->since, t->best_epoch, t->best_valid);
     if (t->keep_best && t->best_epoch && t->best_epoch != t->epoch) {
         best_copy(t, 1);
         model->best_epoch = t->best_epoch;

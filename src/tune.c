@@ -5,7 +5,7 @@
  * best validation RMSE. Trials run concurrently (OpenMP over a batch), each on its own copy
  * of the training ratings. It never prints; the caller hears of each trial by callback.
  */
-#include "trainer.h"
+#include "internal.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -25,15 +25,16 @@ hogmf_tune_params hogmf_tune_params_default(void)
     tp.trials = 40;
     tp.batch = 8;
     tp.trial_threads = 1;
-    tp.k_min = 16;
-    tp.k_max = 256;
-    tp.lr_min = 0.003f;
-    tp.lr_max = 0.05f;
-    tp.decay_max = 0.2f;
+    /* Ranges around the defaults that MovieLens-like data rewards (README, tune). */
+    tp.k_min = 32;
+    tp.k_max = 320;
+    tp.lr_min = 0.005f;
+    tp.lr_max = 0.03f;
+    tp.decay_max = 0.1f;
     tp.reg_min = 0.005f;
     tp.reg_max = 0.3f;
     tp.init_min = 0.003f;
-    tp.init_max = 0.03f;
+    tp.init_max = 0.02f;
     tp.seed = 1;
     return tp;
 }

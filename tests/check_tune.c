@@ -47,8 +47,11 @@ static void planted(hogmf_ratings *train, hogmf_ratings *valid)
 static hogmf_tune_params small_search(void)
 {
     hogmf_tune_params tp = hogmf_tune_params_default();
+    tp.base.k = 3; /* trial 0 is the base itself */
+    tp.base.init_sd = 0.1f; /* factors this small data can grow from within 40 epochs */
+    tp.init_min = tp.init_max = 0;
     tp.base.epochs = 40;
-    tp.base.patience = 3;
+    tp.base.patience = 0; /* small data plateaus early; run every epoch, score the best */
     tp.trials = 6;
     tp.batch = 3;
     tp.k_min = 1;
@@ -163,6 +166,16 @@ START_TEST(test_tune_folds_and_refusals)
                   "one split %g (epoch %u), the same split twice %g (epoch %u)", one.valid_rmse,
                   one.best_epoch, two.valid_rmse, two.best_epoch);
 
+    /* Pinned ranges keep the base's values exactly. */
+    tp = small_search();
+    tp.trials = 3;
+    tp.base.k = 5;
+    tp.base.lambda_q = 0.0123456f;
+    tp.k_min = tp.k_max = 5;
+    tp.reg_min = tp.reg_max = 0;
+    ck_assert_int_eq(hogmf_tune(tr1, va1, 1, &tp, &one, &err), HOGMF_OK);
+    ck_assert(one.params.k == 5 && one.params.lambda_q == 0.0123456f);
+
     hogmf_ratings empty = {0};
     const hogmf_ratings *va0[] = {&empty};
     ck_assert_int_eq(hogmf_tune(tr1, va0, 1, &tp, &one, &err), HOGMF_ERR_INVALID);
@@ -177,6 +190,7 @@ START_TEST(test_tune_folds_and_refusals)
     /* Learning rates that always diverge: every trial fails. */
     tp = small_search();
     tp.trials = 2;
+    tp.base.lr = 50; /* a pinned range keeps the base's value */
     tp.lr_min = tp.lr_max = 50;
     ck_assert_int_eq(hogmf_tune(tr1, va1, 1, &tp, &one, &err), HOGMF_ERR_DIVERGED);
     hogmf_ratings_free(&train);

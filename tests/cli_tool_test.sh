@@ -357,20 +357,31 @@ check "plot: no picture without gnuplot" ! -e "$T/no.png"
 
 if [ -f "$MAN" ]; then
     # Every command of `hogmf --help` has a section, and every long option of its --help
-    # appears in the page (roff writes "-" as "\-").
+    # appears in that section (roff writes "-" as "\-"); a section that says it "takes the
+    # training options of train" may leave those to train's section.
     "$HOGMF" --help | awk '/^commands:/ { on = 1; next } on && /^$/ { on = 0 }
         on && /^  [a-z]/ { print $1 }' >"$T/commands"
     check "man: commands listed" "$(wc -l <"$T/commands" | tr -d ' ')" -ge 5
     sed 's/\\-/-/g; s/\\f[BIRP]//g' "$MAN" >"$T/man.txt"
+    # section NAME: the text of ".SS NAME" up to the next .SS or .SH.
+    section() {
+        awk -v c="$1" '/^\.S[SH] / { on = ($1 == ".SS" && ($2 == c || $2 == "\"" c "\"")) }
+            on' "$T/man.txt"
+    }
+    section train >"$T/man.train"
     missing=""
     while read -r cmd; do
         if ! grep -Eq "^\.SS \"?$cmd( |\"|$)" "$MAN"; then
             missing="$missing $cmd"
             continue
         fi
+        section "$cmd" >"$T/man.sec"
+        if tr '\n' ' ' <"$T/man.sec" | grep -q 'training options of *\.BR* *train'; then
+            cat "$T/man.train" >>"$T/man.sec"
+        fi
         "$HOGMF" "$cmd" --help 2>/dev/null | grep -Eo -- '--[a-z][a-z0-9-]*' | sort -u |
-            while read -r opt; do
-                grep -q -- "$opt" "$T/man.txt" || echo "$cmd $opt"
+            grep -vx -- --help | while read -r opt; do
+                grep -q -- "$opt" "$T/man.sec" || echo "$cmd $opt"
             done >>"$T/man.missing"
     done <"$T/commands"
     check "man: a section for every command (missing:$missing)" -z "$missing"

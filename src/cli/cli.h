@@ -32,6 +32,8 @@ int cli_parse_u64(const char *cmd, const char *opt, const char *s, uint64_t *out
 int cli_parse_double(const char *cmd, const char *opt, const char *s, double min, double max,
                      double *out);
 int cli_parse_format(const char *cmd, const char *s, hogmf_format *out);
+/* Threads training uses when --threads is not given (all available processors). */
+int cli_default_threads(void);
 
 /* ---------------------------------------------------------------- progress and events
  * (progress.c) Human text goes to stderr: a progress bar on a terminal (not with TERM=dumb),

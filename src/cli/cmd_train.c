@@ -296,7 +296,8 @@ int cmd_train(int argc, char **argv)
     if (!ctx.quiet)
         fprintf(stderr, "hogmf: training k=%u epochs=%u lr=%g reg=%g/%g/%g threads=%d seed=%llu\n",
                 p.k, p.epochs, (double)p.lr, (double)p.lambda_b, (double)p.lambda_p,
-                (double)p.lambda_q, p.threads, (unsigned long long)p.seed);
+                (double)p.lambda_q, p.threads ? p.threads : cli_default_threads(),
+                (unsigned long long)p.seed);
     cli_train_begin(&ctx.out, &p, train.nnz, valid.nnz);
     hogmf_status st;
 #ifdef HOGMF_MPI
