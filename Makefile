@@ -288,18 +288,22 @@ fuzz-merge:
 
 # ASan + UBSan: every test script and the unit tests against an instrumented build. Reports
 # go to build-asan/san/ (so an error in a process whose exit status a test ignores is still
-# seen); any report fails the target.
-# The sanitizer flags go into CC, so that every compile and link (the install test's
-# example programs too) has them.
+# seen); any report fails the target. The sanitizer flags go into CC, so that every compile
+# and link (the install test's example programs too) has them. The MPI tests run last with
+# leak detection off: Open MPI keeps what MPI_Init allocates in plugins it unloads before
+# exit, which LeakSanitizer can neither attribute nor suppress; memory errors still count.
 ASAN_BUILD := build-asan
 ASAN_CC    := $(CC) -fsanitize=address,undefined -fno-sanitize-recover=undefined
 ASAN_FLAGS := -O1 -g -fno-omit-frame-pointer
+ASAN_MAKE  := UBSAN_OPTIONS=log_path=$(CURDIR)/$(ASAN_BUILD)/san/ubsan:print_stacktrace=1 \
+              HOGMF_SANITIZER=asan $(MAKE) --no-print-directory BUILD=$(ASAN_BUILD) \
+              CC="$(ASAN_CC)" CFLAGS="$(ASAN_FLAGS)"
 asan:
 	$(Q)rm -rf $(ASAN_BUILD)/san && mkdir -p $(ASAN_BUILD)/san
 	$(Q)ASAN_OPTIONS=log_path=$(CURDIR)/$(ASAN_BUILD)/san/asan:detect_leaks=1 \
-	    UBSAN_OPTIONS=log_path=$(CURDIR)/$(ASAN_BUILD)/san/ubsan:print_stacktrace=1 \
-	    HOGMF_SANITIZER=asan $(MAKE) --no-print-directory BUILD=$(ASAN_BUILD) \
-	    CC="$(ASAN_CC)" CFLAGS="$(ASAN_FLAGS)" test
+	    $(ASAN_MAKE) HAVE_MPI=0 test
+	$(Q)ASAN_OPTIONS=log_path=$(CURDIR)/$(ASAN_BUILD)/san/asan:detect_leaks=0 \
+	    $(ASAN_MAKE) check-mpi
 	$(Q)if [ -n "$$(ls $(ASAN_BUILD)/san)" ]; then \
 	    head -n 40 $(ASAN_BUILD)/san/*; echo "asan: sanitizer reports above"; exit 1; fi
 	@echo "asan: no sanitizer reports"

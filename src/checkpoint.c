@@ -649,21 +649,21 @@ hogmf_status hogmf_trainer_resume(hogmf_ratings *train, const hogmf_ratings *val
         get_words(&r, model->bi, model->n) != 0 ||
         get_rows(&r, model->P, model->m, model->k, model->stride) != 0 ||
         get_rows(&r, model->Q, model->n, model->k, model->stride) != 0)
-        goto short_read;
+        goto truncated;
     if (t->keep_best &&
         (get_words(&r, t->bestbu, model->m) != 0 || get_words(&r, t->bestbi, model->n) != 0 ||
          get_rows(&r, t->bestP, model->m, model->k, model->stride) != 0 ||
          get_rows(&r, t->bestQ, model->n, model->k, model->stride) != 0))
-        goto short_read;
+        goto truncated;
     if (t->gp && (get_words(&r, t->gp, model->m) != 0 || get_words(&r, t->gq, model->n) != 0 ||
                   get_words(&r, t->gbu, model->m) != 0 || get_words(&r, t->gbi, model->n) != 0))
-        goto short_read;
+        goto truncated;
     if (!t->grid && get_words(&r, train->data, (size_t)train->nnz * 3) != 0)
-        goto short_read;
+        goto truncated;
     uint32_t crc_data = r.crc;
     unsigned char tail[4];
     if (reader_get(&r, tail, 4) != 0)
-        goto short_read;
+        goto truncated;
 #ifndef FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION
     if (crc_data != hogmf__get_u32(tail) || memcmp(head, CKPT_MAGIC, 8) != 0) {
         st = corrupt(err, path, "the file changed while being read");
@@ -718,7 +718,7 @@ hogmf_status hogmf_trainer_resume(hogmf_ratings *train, const hogmf_ratings *val
     reader_close(&r);
     *out = t;
     return HOGMF_OK;
-short_read:
+truncated:
     st = short_read(err, path);
 fail:
     reader_close(&r);

@@ -514,6 +514,17 @@ hogmf_status hogmf_foldin_load(const char *path, hogmf_foldin *out, hogmf_error 
                               a, (size_t)(b - a));
                 goto fail;
             }
+            /* Never allocate for more users than the file has lines (a hostile header). */
+            size_t rest = 0;
+            for (const char *q = s; q < end; q++)
+                rest += *q == '\n';
+            if ((uint64_t)m > (uint64_t)rest + 1) {
+                st = hogmf__fail(err, HOGMF_ERR_PARSE, line,
+                                 "%s:1: the header says %u users, the file has %zu more lines "
+                                 "(truncated?)",
+                                 path, m, rest + (s < end && end[-1] != '\n'));
+                goto fail;
+            }
             if ((st = foldin_alloc(out, m, k, err)) != HOGMF_OK)
                 goto fail;
             out->n = n;

@@ -271,6 +271,8 @@ static const struct {
      "expected 3 users"},
     {"hogmf-foldin 1 k=2 items=5 model=0000abcd users=1\n7 1 0.5 1 2\n8 1 0.5 1 2\n", 3,
      "no more lines"},
+    {"hogmf-foldin 1 k=64 items=5 model=0000abcd users=4000000000\n7 1 0.5 1 2\n", 1,
+     "the header says 4000000000 users"},
 };
 
 START_TEST(test_foldin_bad_file)

@@ -191,6 +191,8 @@ int cmd_recommend(int argc, char **argv)
         rc = cli_report(&err, 0);
         goto done;
     }
+    if (N > model->n)
+        N = model->n; /* no user can have more */
     size_t cells = (size_t)nusers * N;
     items = malloc((cells ? cells : 1) * sizeof *items);
     ratings = malloc((cells ? cells : 1) * sizeof *ratings);
