@@ -16,7 +16,7 @@ ARCH_FLAGS := $(if $(filter 1,$(NATIVE)),-march=native,)
 WARN       := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unknown-pragmas
 HWLOC_CFLAGS := $(shell pkg-config --cflags hwloc 2>/dev/null)
 HWLOC_LIBS   := $(shell pkg-config --libs hwloc 2>/dev/null || echo -lhwloc)
-ALL_CFLAGS := -std=c11 -O3 -g $(ARCH_FLAGS) -ffp-contract=fast $(OMP_FLAGS) $(WARN) \
+ALL_CFLAGS := -std=c11 -O3 -g $(ARCH_FLAGS) -ffp-contract=fast -fno-math-errno $(OMP_FLAGS) $(WARN) \
               -Iinclude -Isrc -D_GNU_SOURCE $(HWLOC_CFLAGS) $(CFLAGS)
 ALL_LDFLAGS := $(OMP_FLAGS) $(LDFLAGS)
 LIBS       := $(HWLOC_LIBS) -lz -lm

@@ -193,6 +193,8 @@ typedef void (*hogmf_sgd_range_fn)(const hogmf_sgd_ctx *c, const hogmf_rating *x
  * *isa (may be NULL) tells which. */
 hogmf_sgd_range_fn hogmf__sgd_select(const hogmf_sgd_ctx *c, hogmf_isa *isa);
 const char *hogmf__isa_name(hogmf_isa isa);
+/* Sets flush-to-zero and denormals-are-zero in each of `threads` OpenMP threads. */
+void hogmf__flush_denormals(int threads);
 
 /* ---------------------------------------------------------------- schedules (schedule.c) */
 

@@ -262,6 +262,7 @@ void hogmf__run_epoch(const hogmf_sgd_ctx *c, hogmf_rating *x, size_t nnz,
                       int threads, uint64_t seed, uint32_t epoch)
 {
     hogmf_sgd_range_fn fn = hogmf__sgd_select(c, NULL);
+    hogmf__flush_denormals(threads);
     if (schedule == HOGMF_SCHEDULE_BLOCKS && grid)
         epoch_blocks(c, fn, x, grid, threads, seed, epoch);
     else if (order == HOGMF_ORDER_BLOCKS && grid)
