@@ -162,8 +162,17 @@ static void range_general(const hogmf_sgd_ctx *c, const hogmf_rating *x, size_t 
 
 #ifdef HOGMF_X86
 
-/* Prefetch the rows of a rating a few ahead: the rows are random accesses into P and Q. */
+/* Prefetch the rows of a rating a few ahead: the rows are random accesses into P and Q,
+ * and a row of k = 128 floats spans eight cache lines. */
 #define PREFETCH_AHEAD 4
+
+static inline void prefetch_rows(const float *p, const float *q, uint32_t k)
+{
+    for (uint32_t d = 0; d < k; d += 16) {
+        _mm_prefetch((const char *)(p + d), _MM_HINT_T0);
+        _mm_prefetch((const char *)(q + d), _MM_HINT_T0);
+    }
+}
 
 __attribute__((target("avx2,fma"))) static void
 range_avx2(const hogmf_sgd_ctx *c, const hogmf_rating *x, size_t lo, size_t hi, size_t start)
@@ -177,8 +186,7 @@ range_avx2(const hogmf_sgd_ctx *c, const hogmf_rating *x, size_t lo, size_t hi, 
     size_t j = start;
     for (size_t n = 0; n < len; n++) {
         size_t ja = j + PREFETCH_AHEAD < hi ? j + PREFETCH_AHEAD : lo + (j + PREFETCH_AHEAD - hi) % len;
-        _mm_prefetch((const char *)(P + (size_t)x[ja].u * k), _MM_HINT_T0);
-        _mm_prefetch((const char *)(Q + (size_t)x[ja].i * k), _MM_HINT_T0);
+        prefetch_rows(P + (size_t)x[ja].u * k, Q + (size_t)x[ja].i * k, k);
         const hogmf_rating s = x[j];
         float *restrict p = P + (size_t)s.u * k, *restrict q = Q + (size_t)s.i * k;
         __m256 a0 = _mm256_mul_ps(_mm256_load_ps(p), _mm256_load_ps(q));
@@ -216,8 +224,7 @@ range_avx512(const hogmf_sgd_ctx *c, const hogmf_rating *x, size_t lo, size_t hi
     size_t j = start;
     for (size_t n = 0; n < len; n++) {
         size_t ja = j + PREFETCH_AHEAD < hi ? j + PREFETCH_AHEAD : lo + (j + PREFETCH_AHEAD - hi) % len;
-        _mm_prefetch((const char *)(P + (size_t)x[ja].u * k), _MM_HINT_T0);
-        _mm_prefetch((const char *)(Q + (size_t)x[ja].i * k), _MM_HINT_T0);
+        prefetch_rows(P + (size_t)x[ja].u * k, Q + (size_t)x[ja].i * k, k);
         const hogmf_rating s = x[j];
         float *restrict p = P + (size_t)s.u * k, *restrict q = Q + (size_t)s.i * k;
         __m512 a0 = _mm512_mul_ps(_mm512_load_ps(p), _mm512_load_ps(q));
