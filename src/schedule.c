@@ -45,6 +45,14 @@ static int assign_blocks(uint32_t *block, const uint32_t *counts, uint32_t count
     return 0;
 }
 
+static int by_user(const void *a, const void *b)
+{
+    const hogmf_rating *x = a, *y = b;
+    if (x->u != y->u)
+        return x->u < y->u ? -1 : 1;
+    return (x->i > y->i) - (x->i < y->i);
+}
+
 hogmf_grid *hogmf__grid_build(hogmf_rating *x, size_t nnz, uint32_t m, uint32_t n, uint32_t G,
                               uint64_t seed)
 {
@@ -84,6 +92,36 @@ hogmf_grid *hogmf__grid_build(hogmf_rating *x, size_t nnz, uint32_t m, uint32_t 
                 x[next[tv]++] = v;
             }
         }
+    }
+    /* Inside a tile: ratings sorted by user, then read as W = 8 interleaved lanes. A user's
+     * next rating then comes 8 updates later, while its row of P is still in L1, yet no two
+     * neighbouring updates share a row (which would chain them through store forwarding).
+     * Measured on the 10M bench set, one thread: k=32 78 vs 61 Mupd/s unsorted, k=128 21.5
+     * vs 20.4 (README, Results). HOGMF_TILE_LANES=0 keeps the shuffled order (W=1: sorted). */
+    {
+        const char *env = getenv("HOGMF_TILE_LANES");
+        int W = env ? atoi(env) : 8;
+        size_t maxlen = 0;
+        for (size_t t = 0; t < tiles; t++)
+            if (grid->start[t + 1] - grid->start[t] > maxlen)
+                maxlen = grid->start[t + 1] - grid->start[t];
+        hogmf_rating *tmp = W > 0 ? malloc((maxlen ? maxlen : 1) * sizeof *tmp) : NULL;
+        for (size_t t = 0; tmp && t < tiles; t++) {
+            hogmf_rating *a = x + grid->start[t];
+            size_t len = grid->start[t + 1] - grid->start[t];
+            qsort(a, len, sizeof *a, by_user);
+            /* Read the sorted run as W interleaved lanes: neighbours in the new order are
+             * about len/W apart in user order, a user's next rating comes W steps later. */
+            size_t rows = (len + (size_t)W - 1) / (size_t)W, o = 0;
+            for (size_t r = 0; r < rows; r++)
+                for (size_t c = 0; c < (size_t)W; c++) {
+                    size_t src = c * rows + r;
+                    if (src < len)
+                        tmp[o++] = a[src];
+                }
+            memcpy(a, tmp, len * sizeof *a);
+        }
+        free(tmp);
     }
     free(ub);
     free(ib);
