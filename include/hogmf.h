@@ -285,8 +285,9 @@ hogmf_status hogmf_model_load(const char *path, hogmf_model **out, hogmf_error *
 
 /* ---------------------------------------------------------------- training and evaluation */
 
-/* Trains a model on `train`, evaluating on `valid` (may be NULL) after every epoch. The
- * ratings of `train` are shuffled in place (no copy is made); the set is otherwise unchanged.
+/* Trains a model on `train`, evaluating on `valid` (may be NULL) after every epoch. No copy
+ * of `train` is made: its ratings are reordered in place (its ids are not touched). The
+ * model may number users and items differently from the set; use its id maps.
  * Validation ratings of users or items not in `train` are predicted from mu and the known
  * biases. With patience > 0 and validation, stops when validation RMSE has not improved by a
  * relative `tol` for `patience` epochs and returns the best epoch's model.
@@ -297,7 +298,8 @@ hogmf_status hogmf_train(hogmf_ratings *train, const hogmf_ratings *valid,
 
 /* The same loop one epoch at a time, for callers that checkpoint, report or coordinate
  * between epochs. hogmf_trainer_new sets up (train is reordered in place and must outlive
- * the trainer); hogmf_trainer_epoch runs one epoch and fills *stats (may be NULL), returning
+ * the trainer; while the trainer lives, the u and i fields of its ratings hold the model's
+ * row numbers, and hogmf_trainer_free puts the set's own numbers back); hogmf_trainer_epoch runs one epoch and fills *stats (may be NULL), returning
  * HOGMF_ERR_DIVERGED as hogmf_train does; hogmf_trainer_done is 1 when the epochs are used
  * up or early stopping triggered; hogmf_trainer_finish hands over the model (the best epoch's
  * when it was kept), after which only hogmf_trainer_free may be called. */

@@ -39,8 +39,9 @@ _Static_assert(sizeof(hogmf_rating) == 12, "hogmf_rating is stored as 12 bytes")
 
 /* ---------------------------------------------------------------- fingerprints */
 
-/* Order-independent hash of a set of ratings (the trainer reorders them) combined with an
- * order-dependent one of the id arrays (dense index -> original id). */
+/* Hash of a set of ratings by original ids, independent of their order and of how the
+ * users and items are numbered (the trainer reorders the ratings and may renumber them):
+ * uids[x.u] and iids[x.i] are the original ids (NULL: the indices themselves). */
 static uint64_t fingerprint(const hogmf_rating *x, size_t nnz, const uint32_t *uids, uint32_t m,
                             const uint32_t *iids, uint32_t n)
 {
@@ -48,21 +49,25 @@ static uint64_t fingerprint(const hogmf_rating *x, size_t nnz, const uint32_t *u
     for (size_t j = 0; j < nnz; j++) {
         uint32_t rb;
         memcpy(&rb, &x[j].r, 4);
-        uint64_t h = ((uint64_t)x[j].u << 32 | x[j].i) ^ ((uint64_t)rb * 0x9E3779B97F4A7C15ull);
+        uint64_t u = uids ? uids[x[j].u] : x[j].u, i = iids ? iids[x[j].i] : x[j].i;
+        uint64_t h = (u << 32 | i) ^ ((uint64_t)rb * 0x9E3779B97F4A7C15ull);
         sum += hogmf__splitmix64(&h);
     }
-    uint32_t crc = 0;
-    if (uids)
-        crc = hogmf__crc32(crc, uids, (size_t)m * sizeof *uids);
-    if (iids)
-        crc = hogmf__crc32(crc, iids, (size_t)n * sizeof *iids);
-    uint64_t h = ((uint64_t)crc << 32) ^ ((uint64_t)m * 0xD1B54A32D192ED03ull) ^ n ^ nnz;
+    uint64_t h = ((uint64_t)m * 0xD1B54A32D192ED03ull) ^ n ^ nnz;
     return sum ^ hogmf__splitmix64(&h);
 }
 
+/* Of a ratings set with its own numbering. */
 static uint64_t train_fingerprint(const hogmf_ratings *r)
 {
     return fingerprint(r->data, r->nnz, r->user_ids, r->m, r->item_ids, r->n);
+}
+
+/* Of the training ratings while a trainer holds them (numbered as the model's rows). */
+static uint64_t trainer_fingerprint(const hogmf_trainer *t)
+{
+    const hogmf_ratings *r = t->train;
+    return fingerprint(r->data, r->nnz, t->model->user_ids, r->m, t->model->item_ids, r->n);
 }
 
 /* ---------------------------------------------------------------- the header */
@@ -278,7 +283,7 @@ hogmf_status hogmf_checkpoint_save(const hogmf_trainer *t, const char *path, hog
     h.flags = (t->grid ? 0 : CK_DATA) | (t->keep_best ? CK_BEST : 0) |
               (t->gp ? CK_ADAGRAD : 0) | (t->stop ? CK_STOP : 0);
     h.nnz = t->train->nnz;
-    h.train_fp = train_fingerprint(t->train);
+    h.train_fp = trainer_fingerprint(t);
     h.vnnz = t->vnnz;
     h.valid_fp = t->vx ? fingerprint(t->vx, t->vnnz, NULL, 0, NULL, 0) : 0;
     h.epoch = t->epoch;
@@ -692,7 +697,7 @@ hogmf_status hogmf_trainer_resume(hogmf_ratings *train, const hogmf_ratings *val
             if (train->data[j].u >= train->m || train->data[j].i >= train->n ||
                 !isfinite(train->data[j].r))
                 ok = 0;
-        if (!ok || train_fingerprint(train) != h.train_fp) {
+        if (!ok || trainer_fingerprint(t) != h.train_fp) {
             st = corrupt(err, path, "the stored order of the ratings is not a permutation of "
                                     "the training data");
             goto fail;

@@ -204,6 +204,8 @@ void hogmf__flush_denormals(int threads);
 typedef struct hogmf_grid {
     uint32_t G;       /* tiles per side */
     size_t *start;    /* G*G + 1 offsets into the ratings, tile t = ub * G + ib */
+    uint32_t *ublock; /* m: block of each user */
+    uint32_t *iblock; /* n: block of each item */
 } hogmf_grid;
 
 /* Builds the grid (reorders x in place, O(nnz)). NULL when out of memory. */

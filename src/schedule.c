@@ -123,8 +123,8 @@ hogmf_grid *hogmf__grid_build(hogmf_rating *x, size_t nnz, uint32_t m, uint32_t 
         }
         free(tmp);
     }
-    free(ub);
-    free(ib);
+    grid->ublock = ub;
+    grid->iblock = ib;
     free(uc);
     free(ic);
     free(next);
@@ -144,6 +144,8 @@ void hogmf__grid_free(hogmf_grid *g)
     if (!g)
         return;
     free(g->start);
+    free(g->ublock);
+    free(g->iblock);
     free(g);
 }
 

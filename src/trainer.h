@@ -30,6 +30,8 @@ struct hogmf_trainer {
                             * of the biases in gbu, gbi (NULL unless HOGMF_LR_ADAGRAD) */
     float *gbu, *gbi;
     hogmf_grid *grid;      /* tiles of the training ratings (order or schedule "blocks") */
+    uint32_t *old_u, *old_i; /* with a grid: the set's own index of each model row; the set's
+                              * u, i fields hold model rows while the trainer lives */
 };
 
 #endif
