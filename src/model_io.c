@@ -16,8 +16,9 @@
 #include <zlib.h>
 
 #define MODEL_MAGIC "HOGMFMDL"
-#define MODEL_VERSION 1u
-#define HEADER_BYTES 128u
+#define MODEL_VERSION 2u   /* written; versions 1 and 2 are read */
+#define HEADER_BYTES 192u  /* version 2; version 1 had 128 (no bytes from 128 on) */
+#define HEADER_V1_BYTES 128u
 
 /* ---------------------------------------------------------------- little-endian codec */
 
@@ -103,14 +104,14 @@ static uint32_t crc32_all(const unsigned char *p, size_t len)
     return (uint32_t)c;
 }
 
-/* Total file size for the sizes, or 0 when it overflows. */
-static uint64_t file_bytes(uint64_t m, uint64_t n, uint64_t k)
+/* Total file size for the sizes and header length, or 0 when it overflows. */
+static uint64_t file_bytes(uint64_t m, uint64_t n, uint64_t k, uint64_t header)
 {
     uint64_t ids_biases = 8 * (m + n);
     uint64_t factors;
     if (__builtin_mul_overflow(4 * k, m + n, &factors))
         return 0;
-    uint64_t total = HEADER_BYTES + ids_biases;
+    uint64_t total = header + ids_biases;
     if (__builtin_add_overflow(total, factors, &total) || __builtin_add_overflow(total, 4, &total))
         return 0;
     return total;
@@ -120,7 +121,7 @@ static uint64_t file_bytes(uint64_t m, uint64_t n, uint64_t k)
 
 hogmf_status hogmf_model_save(const hogmf_model *model, const char *path, hogmf_error *err)
 {
-    uint64_t total = file_bytes(model->m, model->n, model->k);
+    uint64_t total = file_bytes(model->m, model->n, model->k, HEADER_BYTES);
     if (total == 0 || total > SIZE_MAX)
         return hogmf__fail(err, HOGMF_ERR_INVALID, 0, "%s: model too large to save", path);
     unsigned char *buf = malloc((size_t)total);
@@ -156,6 +157,15 @@ hogmf_status hogmf_model_save(const hogmf_model *model, const char *path, hogmf_
     put_f64(h + 112, pp->tol);
     put_u32(h + 120, pp->patience);
     put_f32(h + 124, pp->lr_decay);
+    /* version 2: the options version 1 had no room for */
+    put_u32(h + 128, (uint32_t)pp->schedule_lr);
+    put_u32(h + 132, (uint32_t)pp->order);
+    put_u32(h + 136, (uint32_t)pp->schedule);
+    put_u32(h + 140, (uint32_t)pp->pin);
+    put_u32(h + 144, (uint32_t)(pp->nonneg != 0));
+    put_f32(h + 148, pp->l1_p);
+    put_f32(h + 152, pp->l1_q);
+    put_f64(h + 160, pp->diverge_factor);
     unsigned char *p = buf + HEADER_BYTES;
     p = put_words(p, model->user_ids, model->m);
     p = put_words(p, model->item_ids, model->n);
@@ -189,7 +199,7 @@ hogmf_status hogmf_model_load(const char *path, hogmf_model **out, hogmf_error *
         close(fd);
         return hogmf__fail(err, HOGMF_ERR_IO, 0, "%s: expected a regular file", path);
     }
-    if ((uint64_t)sb.st_size < HEADER_BYTES + 4) {
+    if ((uint64_t)sb.st_size < HEADER_V1_BYTES + 4) {
         close(fd);
         return bad(err, path, "file shorter than the header");
     }
@@ -224,19 +234,21 @@ hogmf_status hogmf_model_load(const char *path, hogmf_model **out, hogmf_error *
         st = bad(err, path, "wrong magic (expected \"" MODEL_MAGIC "\")");
         goto done;
     }
-    if (get_u32(h + 8) != MODEL_VERSION) {
+    const uint32_t version = get_u32(h + 8);
+    if (version != 1 && version != MODEL_VERSION) {
         st = hogmf__fail(err, HOGMF_ERR_FORMAT, 0,
-                         "%s: model format version %u, this hogmf reads version %u", path,
-                         get_u32(h + 8), MODEL_VERSION);
+                         "%s: model format version %u, this hogmf reads versions 1 and %u",
+                         path, version, MODEL_VERSION);
         goto done;
     }
+    const uint32_t header = version == 1 ? HEADER_V1_BYTES : HEADER_BYTES;
     uint32_t m = get_u32(h + 16), n = get_u32(h + 20), k = get_u32(h + 24);
-    if (get_u32(h + 12) != HEADER_BYTES || m == 0 || n == 0 || k == 0 || k > 65536 ||
-        m == UINT32_MAX || n == UINT32_MAX) {
+    if (get_u32(h + 12) != header || m == 0 || n == 0 || k == 0 || k > 65536 ||
+        m == UINT32_MAX || n == UINT32_MAX || (uint64_t)size < (uint64_t)header + 4) {
         st = bad(err, path, "sizes in the header are out of range");
         goto done;
     }
-    if (file_bytes(m, n, k) != (uint64_t)size) {
+    if (file_bytes(m, n, k, header) != (uint64_t)size) {
         st = bad(err, path, "file size does not match the sizes in the header (truncated?)");
         goto done;
     }
@@ -277,7 +289,25 @@ hogmf_status hogmf_model_load(const char *path, hogmf_model **out, hogmf_error *
     pp->tol = get_f64(h + 112);
     pp->patience = get_u32(h + 120);
     pp->lr_decay = get_f32(h + 124);
-    const unsigned char *p = buf + HEADER_BYTES;
+    if (version >= 2) {
+        uint32_t sl = get_u32(h + 128), od = get_u32(h + 132), sc = get_u32(h + 136),
+                 pn = get_u32(h + 140), nn = get_u32(h + 144);
+        if (sl > HOGMF_LR_ADAGRAD || od > HOGMF_ORDER_BLOCKS || sc > HOGMF_SCHEDULE_BLOCKS ||
+            pn > HOGMF_PIN_SPREAD || nn > 1) {
+            st = bad(err, path, "unknown schedule, order or pinning value");
+            hogmf_model_free(&model);
+            goto done;
+        }
+        pp->schedule_lr = (hogmf_lr_schedule)sl;
+        pp->order = (hogmf_order)od;
+        pp->schedule = (hogmf_schedule)sc;
+        pp->pin = (hogmf_pin)pn;
+        pp->nonneg = (int)nn;
+        pp->l1_p = get_f32(h + 148);
+        pp->l1_q = get_f32(h + 152);
+        pp->diverge_factor = get_f64(h + 160);
+    }
+    const unsigned char *p = buf + header;
     p = get_words(model->user_ids, p, m);
     p = get_words(model->item_ids, p, n);
     p = get_words(model->bu, p, m);

@@ -10,6 +10,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <zlib.h>
+
 #include "internal.h"
 #include "suites.h"
 
@@ -161,6 +163,44 @@ START_TEST(test_corrupt_files_rejected)
 }
 END_TEST
 
+/* A version-1 file (128-byte header, before the schedule and parallel options had room)
+ * still loads: made from a version-2 file by cutting bytes 128..191 and fixing the header. */
+START_TEST(test_reads_version_1)
+{
+    hogmf_model *a = sample_model(), *b = NULL;
+    a->params.schedule_lr = HOGMF_LR_BOLD;
+    a->params.l1_p = 0.25f;
+    hogmf_error err = {0};
+    char path[4096];
+    snprintf(path, sizeof path, "%s", temp_path(".model"));
+    ck_assert_int_eq(hogmf_model_save(a, path, &err), HOGMF_OK);
+    ck_assert_int_eq(hogmf_model_load(path, &b, &err), HOGMF_OK);
+    ck_assert_int_eq(b->params.schedule_lr, HOGMF_LR_BOLD); /* version 2 keeps them */
+    ck_assert(b->params.l1_p == 0.25f);
+    hogmf_model_free(&b);
+    size_t len;
+    unsigned char *buf = slurp(path, &len);
+    ck_assert_uint_eq(buf[8], 2);
+    memmove(buf + 128, buf + 192, len - 192);
+    len -= 64;
+    buf[8] = 1;
+    buf[12] = 128;
+    uLong c = crc32(0L, Z_NULL, 0);
+    c = crc32(c, buf, (uInt)(len - 4));
+    for (int j = 0; j < 4; j++)
+        buf[len - 4 + j] = (unsigned char)(c >> (8 * j));
+    spit(path, buf, len);
+    free(buf);
+    ck_assert_msg(hogmf_model_load(path, &b, &err) == HOGMF_OK, "version 1: %s", err.msg);
+    ck_assert_mem_eq(a->P, b->P, (size_t)a->m * a->stride * sizeof(float));
+    ck_assert_mem_eq(a->item_ids, b->item_ids, a->n * sizeof(uint32_t));
+    ck_assert(b->params.lr == a->params.lr && b->params.l1_p == 0); /* not in version 1 */
+    unlink(path);
+    hogmf_model_free(&a);
+    hogmf_model_free(&b);
+}
+END_TEST
+
 START_TEST(test_load_errors)
 {
     hogmf_model *b = NULL;
@@ -240,6 +280,7 @@ Suite *model_suite(void)
     TCase *tc = tcase_create("file");
     tcase_add_test(tc, test_round_trip_bit_for_bit);
     tcase_add_loop_test(tc, test_corrupt_files_rejected, 0, DMG_COUNT);
+    tcase_add_test(tc, test_reads_version_1);
     tcase_add_test(tc, test_load_errors);
     tcase_add_test(tc, test_save_is_atomic);
     suite_add_tcase(s, tc);

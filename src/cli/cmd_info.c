@@ -37,6 +37,22 @@ static const char *fl(char *buf, size_t cap, float v)
     return buf;
 }
 
+static const char *lr_schedule_name(hogmf_lr_schedule s)
+{
+    switch (s) {
+    case HOGMF_LR_CONSTANT: return "constant";
+    case HOGMF_LR_DECAY: return "decay";
+    case HOGMF_LR_BOLD: return "bold";
+    case HOGMF_LR_ADAGRAD: return "adagrad";
+    }
+    return "unknown";
+}
+
+static const char *pin_name(hogmf_pin p)
+{
+    return p == HOGMF_PIN_COMPACT ? "compact" : p == HOGMF_PIN_SPREAD ? "spread" : "none";
+}
+
 int cmd_info(int argc, char **argv)
 {
     enum { O_JSON = 256 };
@@ -88,6 +104,13 @@ int cmd_info(int argc, char **argv)
         cli_json_uint("best_epoch", mo->best_epoch);
         cli_json_float("lr", p->lr);
         cli_json_float("lr_decay", p->lr_decay);
+        cli_json_str("schedule_lr", lr_schedule_name(p->schedule_lr));
+        cli_json_float("l1_p", p->l1_p);
+        cli_json_float("l1_q", p->l1_q);
+        cli_json_uint("nonneg", (uint64_t)(p->nonneg != 0));
+        cli_json_str("order", p->order == HOGMF_ORDER_SHUFFLE ? "shuffle" : "blocks");
+        cli_json_str("schedule", p->schedule == HOGMF_SCHEDULE_BLOCKS ? "blocks" : "hogwild");
+        cli_json_str("pin", pin_name(p->pin));
         cli_json_float("lambda_b", p->lambda_b);
         cli_json_float("lambda_p", p->lambda_p);
         cli_json_float("lambda_q", p->lambda_q);
@@ -121,10 +144,18 @@ int cmd_info(int argc, char **argv)
     }
     printf("epochs       %u run of at most %u; the model is epoch %u's\n", mo->epochs_run,
            p->epochs, mo->best_epoch);
-    printf("lr           %s (decay %s)\n", fl(a, sizeof a, p->lr), fl(b, sizeof b, p->lr_decay));
+    printf("lr           %s, schedule %s (decay %s)\n", fl(a, sizeof a, p->lr),
+           lr_schedule_name(p->schedule_lr), fl(b, sizeof b, p->lr_decay));
     printf("reg          bias %s, P %s, Q %s\n", fl(a, sizeof a, p->lambda_b),
            fl(b, sizeof b, p->lambda_p), fl(d, sizeof d, p->lambda_q));
+    if (p->l1_p > 0 || p->l1_q > 0)
+        printf("l1           P %s, Q %s\n", fl(a, sizeof a, p->l1_p), fl(b, sizeof b, p->l1_q));
+    if (p->nonneg)
+        printf("nonneg       yes (factors kept >= 0)\n");
     printf("init_sd      %s\n", fl(a, sizeof a, p->init_sd));
+    printf("parallel     schedule %s, order %s, pin %s\n",
+           p->schedule == HOGMF_SCHEDULE_BLOCKS ? "blocks" : "hogwild",
+           p->order == HOGMF_ORDER_SHUFFLE ? "shuffle" : "blocks", pin_name(p->pin));
     if (p->threads > 0)
         printf("threads      %d\n", p->threads);
     else
