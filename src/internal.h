@@ -235,6 +235,10 @@ hogmf_rating *hogmf__remap(const hogmf_model *model, const hogmf_ratings *set, s
  * reporting through params->log when some could not be bound (they stay unbound). */
 int hogmf__pin_threads(hogmf_pin pin, int threads, const hogmf_params *params);
 
+/* Checks every training parameter against its documented range (train.c); the MPI driver
+ * uses the same checks. */
+hogmf_status hogmf__check_params(const hogmf_params *p, hogmf_error *err);
+
 /* Threads to use for a parameter value (0 = all available). */
 int hogmf__threads(int requested);
 

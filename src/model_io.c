@@ -5,6 +5,7 @@
  * allocates the model. Text exports belong to the CLI.
  */
 #define _POSIX_C_SOURCE 200809L
+#include "bytes.h"
 #include "internal.h"
 
 #include <errno.h>
@@ -13,96 +14,11 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #define MODEL_MAGIC "HOGMFMDL"
 #define MODEL_VERSION 2u   /* written; versions 1 and 2 are read */
 #define HEADER_BYTES 192u  /* version 2; version 1 had 128 (no bytes from 128 on) */
 #define HEADER_V1_BYTES 128u
-
-/* ---------------------------------------------------------------- little-endian codec */
-
-static void put_u32(unsigned char *p, uint32_t v)
-{
-    for (int j = 0; j < 4; j++)
-        p[j] = (unsigned char)(v >> (8 * j));
-}
-static void put_u64(unsigned char *p, uint64_t v)
-{
-    for (int j = 0; j < 8; j++)
-        p[j] = (unsigned char)(v >> (8 * j));
-}
-static void put_f32(unsigned char *p, float v)
-{
-    uint32_t b;
-    memcpy(&b, &v, 4);
-    put_u32(p, b);
-}
-static void put_f64(unsigned char *p, double v)
-{
-    uint64_t b;
-    memcpy(&b, &v, 8);
-    put_u64(p, b);
-}
-static uint32_t get_u32(const unsigned char *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-static uint64_t get_u64(const unsigned char *p)
-{
-    return (uint64_t)get_u32(p) | (uint64_t)get_u32(p + 4) << 32;
-}
-static float get_f32(const unsigned char *p)
-{
-    uint32_t b = get_u32(p);
-    float v;
-    memcpy(&v, &b, 4);
-    return v;
-}
-static double get_f64(const unsigned char *p)
-{
-    uint64_t b = get_u64(p);
-    double v;
-    memcpy(&v, &b, 8);
-    return v;
-}
-
-/* Copies count 32-bit words to little-endian bytes (and back), whatever the host order. */
-static unsigned char *put_words(unsigned char *dst, const void *src, size_t count)
-{
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-    memcpy(dst, src, count * 4);
-#else
-    const uint32_t *s = src;
-    for (size_t j = 0; j < count; j++)
-        put_u32(dst + 4 * j, s[j]);
-#endif
-    return dst + count * 4;
-}
-static const unsigned char *get_words(void *dst, const unsigned char *src, size_t count)
-{
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-    memcpy(dst, src, count * 4);
-#else
-    uint32_t *d = dst;
-    for (size_t j = 0; j < count; j++)
-        d[j] = get_u32(src + 4 * j);
-#endif
-    return src + count * 4;
-}
-
-/* crc32 over a buffer of any size (zlib takes uInt lengths). */
-static uint32_t crc32_all(const unsigned char *p, size_t len)
-{
-    uLong c = crc32(0L, Z_NULL, 0);
-    while (len > 0) {
-        uInt n = len > (1u << 30) ? (1u << 30) : (uInt)len;
-        c = crc32(c, p, n);
-        p += n;
-        len -= n;
-    }
-    return (uint32_t)c;
-}
 
 /* Total file size for the sizes and header length, or 0 when it overflows. */
 static uint64_t file_bytes(uint64_t m, uint64_t n, uint64_t k, uint64_t header)
@@ -132,50 +48,50 @@ hogmf_status hogmf_model_save(const hogmf_model *model, const char *path, hogmf_
     memset(h, 0, HEADER_BYTES);
     memcpy(h, MODEL_MAGIC, 8);
     const hogmf_params *pp = &model->params;
-    put_u32(h + 8, MODEL_VERSION);
-    put_u32(h + 12, HEADER_BYTES);
-    put_u32(h + 16, model->m);
-    put_u32(h + 20, model->n);
-    put_u32(h + 24, model->k);
-    put_u32(h + 28, 0); /* flags */
-    put_f32(h + 32, model->mu);
-    put_f32(h + 36, model->rmin);
-    put_f32(h + 40, model->rmax);
-    put_u32(h + 44, model->epochs_run);
-    put_u32(h + 48, model->best_epoch);
-    put_u32(h + 52, pp->epochs);
-    put_f32(h + 56, pp->lr);
-    put_f32(h + 60, pp->lambda_b);
-    put_f32(h + 64, pp->lambda_p);
-    put_f32(h + 68, pp->lambda_q);
-    put_f32(h + 72, pp->init_sd);
-    put_u32(h + 76, (uint32_t)pp->threads);
-    put_u64(h + 80, pp->seed);
-    put_u64(h + 88, model->nnz);
-    put_f64(h + 96, model->train_rmse);
-    put_f64(h + 104, model->valid_rmse);
-    put_f64(h + 112, pp->tol);
-    put_u32(h + 120, pp->patience);
-    put_f32(h + 124, pp->lr_decay);
+    hogmf__put_u32(h + 8, MODEL_VERSION);
+    hogmf__put_u32(h + 12, HEADER_BYTES);
+    hogmf__put_u32(h + 16, model->m);
+    hogmf__put_u32(h + 20, model->n);
+    hogmf__put_u32(h + 24, model->k);
+    hogmf__put_u32(h + 28, 0); /* flags */
+    hogmf__put_f32(h + 32, model->mu);
+    hogmf__put_f32(h + 36, model->rmin);
+    hogmf__put_f32(h + 40, model->rmax);
+    hogmf__put_u32(h + 44, model->epochs_run);
+    hogmf__put_u32(h + 48, model->best_epoch);
+    hogmf__put_u32(h + 52, pp->epochs);
+    hogmf__put_f32(h + 56, pp->lr);
+    hogmf__put_f32(h + 60, pp->lambda_b);
+    hogmf__put_f32(h + 64, pp->lambda_p);
+    hogmf__put_f32(h + 68, pp->lambda_q);
+    hogmf__put_f32(h + 72, pp->init_sd);
+    hogmf__put_u32(h + 76, (uint32_t)pp->threads);
+    hogmf__put_u64(h + 80, pp->seed);
+    hogmf__put_u64(h + 88, model->nnz);
+    hogmf__put_f64(h + 96, model->train_rmse);
+    hogmf__put_f64(h + 104, model->valid_rmse);
+    hogmf__put_f64(h + 112, pp->tol);
+    hogmf__put_u32(h + 120, pp->patience);
+    hogmf__put_f32(h + 124, pp->lr_decay);
     /* version 2: the options version 1 had no room for */
-    put_u32(h + 128, (uint32_t)pp->schedule_lr);
-    put_u32(h + 132, (uint32_t)pp->order);
-    put_u32(h + 136, (uint32_t)pp->schedule);
-    put_u32(h + 140, (uint32_t)pp->pin);
-    put_u32(h + 144, (uint32_t)(pp->nonneg != 0));
-    put_f32(h + 148, pp->l1_p);
-    put_f32(h + 152, pp->l1_q);
-    put_f64(h + 160, pp->diverge_factor);
+    hogmf__put_u32(h + 128, (uint32_t)pp->schedule_lr);
+    hogmf__put_u32(h + 132, (uint32_t)pp->order);
+    hogmf__put_u32(h + 136, (uint32_t)pp->schedule);
+    hogmf__put_u32(h + 140, (uint32_t)pp->pin);
+    hogmf__put_u32(h + 144, (uint32_t)(pp->nonneg != 0));
+    hogmf__put_f32(h + 148, pp->l1_p);
+    hogmf__put_f32(h + 152, pp->l1_q);
+    hogmf__put_f64(h + 160, pp->diverge_factor);
     unsigned char *p = buf + HEADER_BYTES;
-    p = put_words(p, model->user_ids, model->m);
-    p = put_words(p, model->item_ids, model->n);
-    p = put_words(p, model->bu, model->m);
-    p = put_words(p, model->bi, model->n);
+    p = hogmf__put_words(p, model->user_ids, model->m);
+    p = hogmf__put_words(p, model->item_ids, model->n);
+    p = hogmf__put_words(p, model->bu, model->m);
+    p = hogmf__put_words(p, model->bi, model->n);
     for (uint32_t u = 0; u < model->m; u++)
-        p = put_words(p, model->P + (size_t)u * model->stride, model->k);
+        p = hogmf__put_words(p, model->P + (size_t)u * model->stride, model->k);
     for (uint32_t i = 0; i < model->n; i++)
-        p = put_words(p, model->Q + (size_t)i * model->stride, model->k);
-    put_u32(p, crc32_all(buf, (size_t)total - 4));
+        p = hogmf__put_words(p, model->Q + (size_t)i * model->stride, model->k);
+    hogmf__put_u32(p, hogmf__crc32(0, buf, (size_t)total - 4));
     hogmf_status st = hogmf_write_file_atomic(path, buf, (size_t)total, err);
     free(buf);
     return st;
@@ -234,7 +150,7 @@ hogmf_status hogmf_model_load(const char *path, hogmf_model **out, hogmf_error *
         st = bad(err, path, "wrong magic (expected \"" MODEL_MAGIC "\")");
         goto done;
     }
-    const uint32_t version = get_u32(h + 8);
+    const uint32_t version = hogmf__get_u32(h + 8);
     if (version != 1 && version != MODEL_VERSION) {
         st = hogmf__fail(err, HOGMF_ERR_FORMAT, 0,
                          "%s: model format version %u, this hogmf reads versions 1 and %u",
@@ -242,8 +158,8 @@ hogmf_status hogmf_model_load(const char *path, hogmf_model **out, hogmf_error *
         goto done;
     }
     const uint32_t header = version == 1 ? HEADER_V1_BYTES : HEADER_BYTES;
-    uint32_t m = get_u32(h + 16), n = get_u32(h + 20), k = get_u32(h + 24);
-    if (get_u32(h + 12) != header || m == 0 || n == 0 || k == 0 || k > 65536 ||
+    uint32_t m = hogmf__get_u32(h + 16), n = hogmf__get_u32(h + 20), k = hogmf__get_u32(h + 24);
+    if (hogmf__get_u32(h + 12) != header || m == 0 || n == 0 || k == 0 || k > 65536 ||
         m == UINT32_MAX || n == UINT32_MAX || (uint64_t)size < (uint64_t)header + 4) {
         st = bad(err, path, "sizes in the header are out of range");
         goto done;
@@ -253,12 +169,12 @@ hogmf_status hogmf_model_load(const char *path, hogmf_model **out, hogmf_error *
         goto done;
     }
 #ifndef FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION /* lets a fuzzer reach the checks below */
-    if (crc32_all(buf, size - 4) != get_u32(buf + size - 4)) {
+    if (hogmf__crc32(0, buf, size - 4) != hogmf__get_u32(buf + size - 4)) {
         st = bad(err, path, "checksum mismatch (corrupt file)");
         goto done;
     }
 #endif
-    float mu = get_f32(h + 32), rmin = get_f32(h + 36), rmax = get_f32(h + 40);
+    float mu = hogmf__get_f32(h + 32), rmin = hogmf__get_f32(h + 36), rmax = hogmf__get_f32(h + 40);
     if (!isfinite(mu) || !isfinite(rmin) || !isfinite(rmax) || rmin > rmax) {
         st = bad(err, path, "mean or rating range is not finite");
         goto done;
@@ -272,26 +188,26 @@ hogmf_status hogmf_model_load(const char *path, hogmf_model **out, hogmf_error *
     model->mu = mu;
     model->rmin = rmin;
     model->rmax = rmax;
-    model->epochs_run = get_u32(h + 44);
-    model->best_epoch = get_u32(h + 48);
+    model->epochs_run = hogmf__get_u32(h + 44);
+    model->best_epoch = hogmf__get_u32(h + 48);
     hogmf_params *pp = &model->params;
-    pp->epochs = get_u32(h + 52);
-    pp->lr = get_f32(h + 56);
-    pp->lambda_b = get_f32(h + 60);
-    pp->lambda_p = get_f32(h + 64);
-    pp->lambda_q = get_f32(h + 68);
-    pp->init_sd = get_f32(h + 72);
-    pp->threads = (int)get_u32(h + 76);
-    pp->seed = get_u64(h + 80);
-    model->nnz = get_u64(h + 88);
-    model->train_rmse = get_f64(h + 96);
-    model->valid_rmse = get_f64(h + 104);
-    pp->tol = get_f64(h + 112);
-    pp->patience = get_u32(h + 120);
-    pp->lr_decay = get_f32(h + 124);
+    pp->epochs = hogmf__get_u32(h + 52);
+    pp->lr = hogmf__get_f32(h + 56);
+    pp->lambda_b = hogmf__get_f32(h + 60);
+    pp->lambda_p = hogmf__get_f32(h + 64);
+    pp->lambda_q = hogmf__get_f32(h + 68);
+    pp->init_sd = hogmf__get_f32(h + 72);
+    pp->threads = (int)hogmf__get_u32(h + 76);
+    pp->seed = hogmf__get_u64(h + 80);
+    model->nnz = hogmf__get_u64(h + 88);
+    model->train_rmse = hogmf__get_f64(h + 96);
+    model->valid_rmse = hogmf__get_f64(h + 104);
+    pp->tol = hogmf__get_f64(h + 112);
+    pp->patience = hogmf__get_u32(h + 120);
+    pp->lr_decay = hogmf__get_f32(h + 124);
     if (version >= 2) {
-        uint32_t sl = get_u32(h + 128), od = get_u32(h + 132), sc = get_u32(h + 136),
-                 pn = get_u32(h + 140), nn = get_u32(h + 144);
+        uint32_t sl = hogmf__get_u32(h + 128), od = hogmf__get_u32(h + 132), sc = hogmf__get_u32(h + 136),
+                 pn = hogmf__get_u32(h + 140), nn = hogmf__get_u32(h + 144);
         if (sl > HOGMF_LR_ADAGRAD || od > HOGMF_ORDER_BLOCKS || sc > HOGMF_SCHEDULE_BLOCKS ||
             pn > HOGMF_PIN_SPREAD || nn > 1) {
             st = bad(err, path, "unknown schedule, order or pinning value");
@@ -303,19 +219,19 @@ hogmf_status hogmf_model_load(const char *path, hogmf_model **out, hogmf_error *
         pp->schedule = (hogmf_schedule)sc;
         pp->pin = (hogmf_pin)pn;
         pp->nonneg = (int)nn;
-        pp->l1_p = get_f32(h + 148);
-        pp->l1_q = get_f32(h + 152);
-        pp->diverge_factor = get_f64(h + 160);
+        pp->l1_p = hogmf__get_f32(h + 148);
+        pp->l1_q = hogmf__get_f32(h + 152);
+        pp->diverge_factor = hogmf__get_f64(h + 160);
     }
     const unsigned char *p = buf + header;
-    p = get_words(model->user_ids, p, m);
-    p = get_words(model->item_ids, p, n);
-    p = get_words(model->bu, p, m);
-    p = get_words(model->bi, p, n);
+    p = hogmf__get_words(model->user_ids, p, m);
+    p = hogmf__get_words(model->item_ids, p, n);
+    p = hogmf__get_words(model->bu, p, m);
+    p = hogmf__get_words(model->bi, p, n);
     for (uint32_t u = 0; u < m; u++)
-        p = get_words(model->P + (size_t)u * model->stride, p, k);
+        p = hogmf__get_words(model->P + (size_t)u * model->stride, p, k);
     for (uint32_t i = 0; i < n; i++)
-        p = get_words(model->Q + (size_t)i * model->stride, p, k);
+        p = hogmf__get_words(model->Q + (size_t)i * model->stride, p, k);
     hogmf__idmap_free(model->umap);
     hogmf__idmap_free(model->imap);
     model->umap = hogmf__idmap_from_ids(model->user_ids, m);

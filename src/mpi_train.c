@@ -174,39 +174,6 @@ static int rank_threads(int requested, MPI_Comm comm)
 #endif
 }
 
-/* The checks of train.c's check_params, so both modes accept the same parameters. */
-static hogmf_status check_params(const hogmf_params *p, hogmf_error *err)
-{
-    if (p->k < 1 || p->k > 65536)
-        return hogmf__fail(err, HOGMF_ERR_INVALID, 0, "factors: expected 1..65536, found %u",
-                           p->k);
-    if (p->epochs < 1)
-        return hogmf__fail(err, HOGMF_ERR_INVALID, 0, "epochs: expected at least 1");
-    if (!(p->lr > 0) || !isfinite(p->lr))
-        return hogmf__fail(err, HOGMF_ERR_INVALID, 0,
-                           "learning rate: expected a positive number, found %g", p->lr);
-    if (!(p->lambda_b >= 0 && p->lambda_p >= 0 && p->lambda_q >= 0) ||
-        !isfinite(p->lambda_b + p->lambda_p + p->lambda_q))
-        return hogmf__fail(err, HOGMF_ERR_INVALID, 0,
-                           "regularisation: expected non-negative numbers");
-    if (!(p->lr_decay >= 0) || !isfinite(p->lr_decay))
-        return hogmf__fail(err, HOGMF_ERR_INVALID, 0, "lr decay: expected a non-negative number");
-    if ((unsigned)p->schedule_lr > HOGMF_LR_ADAGRAD || (unsigned)p->order > HOGMF_ORDER_BLOCKS ||
-        (unsigned)p->schedule > HOGMF_SCHEDULE_BLOCKS || (unsigned)p->pin > HOGMF_PIN_SPREAD)
-        return hogmf__fail(err, HOGMF_ERR_INVALID, 0, "unknown schedule, order or pinning value");
-    if (!(p->l1_p >= 0 && p->l1_q >= 0) || !isfinite(p->l1_p + p->l1_q))
-        return hogmf__fail(err, HOGMF_ERR_INVALID, 0, "L1: expected non-negative numbers");
-    if (!(p->init_sd >= 0) || !isfinite(p->init_sd))
-        return hogmf__fail(err, HOGMF_ERR_INVALID, 0, "init sd: expected a non-negative number");
-    if (p->threads < 0 || p->threads > 1024)
-        return hogmf__fail(err, HOGMF_ERR_INVALID, 0, "threads: expected 0..1024, found %d",
-                           p->threads);
-    if (!(p->tol >= 0 && p->tol < 1))
-        return hogmf__fail(err, HOGMF_ERR_INVALID, 0, "tol: expected a number in [0, 1)");
-    if (!(p->diverge_factor > 1))
-        return hogmf__fail(err, HOGMF_ERR_INVALID, 0, "diverge factor: expected more than 1");
-    return HOGMF_OK;
-}
 
 /* ---------------------------------------------------------------- the partition */
 
@@ -538,7 +505,7 @@ hogmf_status hogmf_mpi_trainer_new(MPI_Comm comm, const hogmf_ratings *train,
     int rank = 0, size = 1;
     MPI_Comm_rank(comm, &rank);
     MPI_Comm_size(comm, &size);
-    hogmf_status st = check_params(params, &e);
+    hogmf_status st = hogmf__check_params(params, &e);
     if (st == HOGMF_OK && train->nnz == 0)
         st = hogmf__fail(&e, HOGMF_ERR_EMPTY, 0, "train: no ratings");
     if (st == HOGMF_OK && (train->m > INT_MAX || train->n > INT_MAX))

@@ -42,7 +42,7 @@ static double now_seconds(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-static hogmf_status check_params(const hogmf_params *p, hogmf_error *err)
+hogmf_status hogmf__check_params(const hogmf_params *p, hogmf_error *err)
 {
     if (p->k < 1 || p->k > 65536)
         return hogmf__fail(err, HOGMF_ERR_INVALID, 0, "factors: expected 1..65536, found %u",
@@ -226,7 +226,7 @@ hogmf_status hogmf_trainer_new(hogmf_ratings *train, const hogmf_ratings *valid,
                                const hogmf_params *params, hogmf_trainer **out, hogmf_error *err)
 {
     *out = NULL;
-    hogmf_status st = check_params(params, err);
+    hogmf_status st = hogmf__check_params(params, err);
     if (st != HOGMF_OK)
         return st;
     if (train->nnz == 0)
