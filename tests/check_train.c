@@ -302,6 +302,61 @@ START_TEST(test_divergence_is_reported)
 }
 END_TEST
 
+static int cmp_triple(const void *a, const void *b)
+{
+    const uint64_t *x = a, *y = b;
+    for (int j = 0; j < 2; j++)
+        if (x[j] != y[j])
+            return x[j] < y[j] ? -1 : 1;
+    return 0;
+}
+
+/* The (user id, item id, rating) triples of a set, sorted: what the set means, whatever the
+ * order of its ratings or the numbering of its users and items. */
+static uint64_t *triples(const hogmf_ratings *r)
+{
+    uint64_t *t = malloc(r->nnz * 2 * sizeof *t);
+    for (size_t j = 0; j < r->nnz; j++) {
+        uint32_t rb;
+        memcpy(&rb, &r->data[j].r, 4);
+        t[2 * j] = (uint64_t)r->user_ids[r->data[j].u] << 32 | r->item_ids[r->data[j].i];
+        t[2 * j + 1] = rb;
+    }
+    qsort(t, r->nnz, 2 * sizeof *t, cmp_triple);
+    return t;
+}
+
+/* Training reorders the set in place and renumbers rows inside the trainer (tile order,
+ * block schedule); afterwards the set must still hold exactly the same ratings. */
+START_TEST(test_training_keeps_the_set_meaning)
+{
+    hogmf_ratings train, valid;
+    planted(90, 70, 0.3, 200, 4, &train, &valid);
+    uint64_t *before = triples(&train);
+    hogmf_params p = quiet_params();
+    p.k = 4;
+    p.epochs = 3;
+    p.threads = 2;
+    p.schedule = _i ? HOGMF_SCHEDULE_BLOCKS : HOGMF_SCHEDULE_HOGWILD;
+    hogmf_model *model = NULL;
+    hogmf_error err = {0};
+    ck_assert_int_eq(hogmf_train(&train, &valid, &p, &model, &err), HOGMF_OK);
+    uint64_t *after = triples(&train);
+    ck_assert_mem_eq(before, after, train.nnz * 2 * sizeof *before);
+    /* and the model speaks the same ids: evaluating on the training set agrees with the
+     * training RMSE the trainer reported */
+    double rmse;
+    ck_assert_int_eq(hogmf_evaluate(model, &train, 1, &rmse, NULL, NULL, &err), HOGMF_OK);
+    ck_assert_msg(fabs(rmse - model->train_rmse) < 1e-6, "evaluate %.6f vs reported %.6f", rmse,
+                  model->train_rmse);
+    free(before);
+    free(after);
+    hogmf_model_free(&model);
+    hogmf_ratings_free(&train);
+    hogmf_ratings_free(&valid);
+}
+END_TEST
+
 START_TEST(test_bad_parameters_rejected)
 {
     hogmf_ratings train, valid;
@@ -336,6 +391,7 @@ Suite *train_suite(void)
     tcase_add_test(tc, test_early_stopping_keeps_best_epoch);
     tcase_add_test(tc, test_divergence_is_reported);
     tcase_add_test(tc, test_bad_parameters_rejected);
+    tcase_add_loop_test(tc, test_training_keeps_the_set_meaning, 0, 2);
     suite_add_tcase(s, tc);
     return s;
 }
