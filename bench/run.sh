@@ -33,6 +33,10 @@ KS=${BENCH_K:-32 128}
 SEED=${BENCH_SEED:-1}
 SET25=${BENCH_25M:-${LOAD25M:-0}}
 NAIVE_EPOCHS=${BENCH_NAIVE_EPOCHS:-3}
+# Extra short repetitions of the scaling runs, interleaved across thread counts, whose epochs
+# join the run's own in its median: one-thread speed on these VMs drifts by tens of percent
+# over minutes, and a speedup from two runs minutes apart inherits that drift.
+REPS=${BENCH_REPS:-3}
 LOAD_REPEATS=${BENCH_LOAD_REPEATS:-3}
 TARGET=${BENCH_TARGET_RMSE:-}
 TARGET_FACTOR=${BENCH_TARGET_FACTOR:-1.01}
@@ -114,6 +118,7 @@ median() {
 }
 
 mkdir -p "$DATA" "$OUT" "$LOGS" "$PLOT"
+rm -f "$LOGS"/*.reps
 rm -f "$LOGS"/*.jsonl "$LOGS"/*.err "$LOGS"/*.rss "$PLOT"/*.dat "$OUT"/*.png
 CPU=$(awk -F': *' '/^model name/ { print $2; exit }' /proc/cpuinfo 2>/dev/null || true)
 VERSION=$("$HOGMF" --version)
@@ -219,7 +224,7 @@ train() {
         die "training $name failed"
     fi
     rm -f "$MODEL_TMP"
-    ups=$(field updates_per_second <"$log" | median)
+    ups=$({ field updates_per_second <"$log"; cat "$LOGS/$name.reps" 2>/dev/null; } | median)
     sec=$(field epoch_seconds <"$log" | median)
     rss=$(field max_rss_kib <"$LOGS/$name.rss")
     wall=$(field wall_seconds <"$LOGS/$name.rss")
@@ -241,11 +246,34 @@ train() {
         "${wall:-null}" "${rmbs:-null}" "$curve" >>"$RUNS"
 }
 
+# repeat_scaling K: BENCH_REPS - 1 short runs (3 epochs) of each scaling configuration, thread
+# counts interleaved, made before the main runs; their epochs' speeds go to $LOGS/NAME.reps,
+# which train() adds to the run's own epochs for its median.
+repeat_scaling() {
+    r=1
+    while [ "$r" -lt "$REPS" ]; do
+        r=$((r + 1))
+        for sched in hogwild blocks; do
+            for t in $THREADS; do
+                name=k${1}_t${t}_${sched}_blocks_default_none
+                env -u HOGMF_ISA "$HOGMF" train -q -k "$1" --threads "$t" --schedule "$sched" \
+                    --order blocks --pin none -e 3 --patience 0 --seed "$SEED" \
+                    --log "$LOGS/rep.jsonl" -o "$MODEL_TMP" "$TRAIN" ||
+                    die "repetition of $name failed"
+                field updates_per_second <"$LOGS/rep.jsonl" >>"$LOGS/$name.reps"
+            done
+        done
+    done
+    rm -f "$MODEL_TMP" "$LOGS/rep.jsonl"
+}
+
 # The first k of the list (32 by default) is the one the orderings comparison uses.
 # shellcheck disable=SC2086
 KFIRST=$(printf '%s\n' $KS | head -n 1)
 for k in $KS; do
     if has_part scaling; then
+        echo "bench: k=$k: $((REPS - 1)) short repetitions of the scaling runs first"
+        repeat_scaling "$k"
         for sched in hogwild blocks; do
             for t in $THREADS; do
                 train "$k" "$t" "$sched" blocks default none
