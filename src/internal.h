@@ -239,6 +239,21 @@ int hogmf__pin_threads(hogmf_pin pin, int threads, const hogmf_params *params);
  * uses the same checks. */
 hogmf_status hogmf__check_params(const hogmf_params *p, hogmf_error *err);
 
+/* The decisions after an epoch, shared by the single-process and the MPI trainers (train.c).
+ * hogmf__check_divergence returns HOGMF_ERR_DIVERGED with a message naming the learning rate
+ * when predictions went non-finite (nonfinite > 0) or an RMSE grew past diverge_factor times
+ * its best so far (valid_rmse is ignored without validation), else HOGMF_OK. */
+hogmf_status hogmf__check_divergence(const hogmf_params *p, uint32_t epoch, size_t nonfinite,
+                                     double train_rmse, double best_train, int has_valid,
+                                     double valid_rmse, double best_valid, hogmf_error *err);
+/* Bold driver: the next learning rate (x1.05 after an improvement of the monitored RMSE,
+ * x0.5 otherwise); updates *last_monitor. */
+float hogmf__bold_driver(float lr, double monitor, double *last_monitor);
+/* Patience bookkeeping: resets *since when valid_rmse improves on *ref_valid by a relative
+ * tol; returns 1 when patience epochs have passed without such an improvement. */
+int hogmf__patience_spent(const hogmf_params *p, double valid_rmse, double *ref_valid,
+                          uint32_t *since);
+
 /* Threads to use for a parameter value (0 = all available). */
 int hogmf__threads(int requested);
 

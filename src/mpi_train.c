@@ -768,26 +768,16 @@ hogmf_status hogmf_mpi_trainer_epoch(hogmf_mpi_trainer *t, hogmf_epoch_stats *st
         *stats = es;
 
     /* From here on as hogmf_trainer_epoch; every rank sees the same numbers. */
-    const char *why = NULL;
-    if (sums[2] > 0 || sums[5] > 0 || !isfinite(es.train_rmse))
-        why = "predictions became infinite or NaN";
-    else if (es.train_rmse > params->diverge_factor * t->best_train)
-        why = "the training RMSE grew past twice its best";
-    else if (t->vnnz && es.valid_rmse > params->diverge_factor * t->best_valid)
-        why = "the validation RMSE grew past twice its best";
-    if (why)
-        return hogmf__fail(err, HOGMF_ERR_DIVERGED, 0,
-                           "training diverged at epoch %u with learning rate %g: %s; "
-                           "try a smaller learning rate such as --lr %g",
-                           epoch, (double)params->lr, why, (double)params->lr / 4);
+    hogmf_status st = hogmf__check_divergence(
+        params, epoch, (size_t)(sums[2] + sums[5]), es.train_rmse, t->best_train, t->vnnz > 0,
+        es.valid_rmse, t->best_valid, err);
+    if (st != HOGMF_OK)
+        return st;
     if (es.train_rmse < t->best_train)
         t->best_train = es.train_rmse;
-    if (params->schedule_lr == HOGMF_LR_BOLD) {
-        /* Bold driver on the validation RMSE (training RMSE without validation). */
-        double monitor = t->vnnz ? es.valid_rmse : es.train_rmse;
-        t->lr *= monitor < t->last_monitor ? 1.05f : 0.5f;
-        t->last_monitor = monitor;
-    }
+    if (params->schedule_lr == HOGMF_LR_BOLD) /* on the validation RMSE, else the training */
+        t->lr = hogmf__bold_driver(t->lr, t->vnnz ? es.valid_rmse : es.train_rmse,
+                                   &t->last_monitor);
     if (t->vnnz) {
         if (es.valid_rmse < t->best_valid) {
             t->best_valid = es.valid_rmse;
@@ -796,10 +786,7 @@ hogmf_status hogmf_mpi_trainer_epoch(hogmf_mpi_trainer *t, hogmf_epoch_stats *st
             if (t->keep_best)
                 best_save(t);
         }
-        if (es.valid_rmse < t->ref_valid * (1.0 - params->tol)) {
-            t->ref_valid = es.valid_rmse;
-            t->since = 0;
-        } else if (params->patience && ++t->since >= params->patience) {
+        if (hogmf__patience_spent(params, es.valid_rmse, &t->ref_valid, &t->since)) {
             t->stop = 1;
             if (t->best_epoch != epoch && t->rank == 0)
                 hogmf__log(params, 0,

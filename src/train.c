@@ -357,6 +357,43 @@ int hogmf_trainer_done(const hogmf_trainer *t)
     return t->stop || t->epoch >= t->params.epochs;
 }
 
+hogmf_status hogmf__check_divergence(const hogmf_params *p, uint32_t epoch, size_t nonfinite,
+                                     double train_rmse, double best_train, int has_valid,
+                                     double valid_rmse, double best_valid, hogmf_error *err)
+{
+    const char *why = NULL;
+    if (nonfinite || !isfinite(train_rmse))
+        why = "predictions became infinite or NaN";
+    else if (train_rmse > p->diverge_factor * best_train)
+        why = "the training RMSE grew past twice its best";
+    else if (has_valid && valid_rmse > p->diverge_factor * best_valid)
+        why = "the validation RMSE grew past twice its best";
+    if (!why)
+        return HOGMF_OK;
+    return hogmf__fail(err, HOGMF_ERR_DIVERGED, 0,
+                       "training diverged at epoch %u with learning rate %g: %s; "
+                       "try a smaller learning rate such as --lr %g",
+                       epoch, (double)p->lr, why, (double)p->lr / 4);
+}
+
+float hogmf__bold_driver(float lr, double monitor, double *last_monitor)
+{
+    lr *= monitor < *last_monitor ? 1.05f : 0.5f;
+    *last_monitor = monitor;
+    return lr;
+}
+
+int hogmf__patience_spent(const hogmf_params *p, double valid_rmse, double *ref_valid,
+                          uint32_t *since)
+{
+    if (valid_rmse < *ref_valid * (1.0 - p->tol)) {
+        *ref_valid = valid_rmse;
+        *since = 0;
+        return 0;
+    }
+    return p->patience && ++*since >= p->patience;
+}
+
 hogmf_status hogmf_trainer_epoch(hogmf_trainer *t, hogmf_epoch_stats *stats, hogmf_error *err)
 {
     const hogmf_params *params = &t->params;
@@ -397,26 +434,16 @@ hogmf_status hogmf_trainer_epoch(hogmf_trainer *t, hogmf_epoch_stats *stats, hog
     if (stats)
         *stats = es;
 
-    const char *why = NULL;
-    if (bad || vbad || !isfinite(es.train_rmse))
-        why = "predictions became infinite or NaN";
-    else if (es.train_rmse > params->diverge_factor * t->best_train)
-        why = "the training RMSE grew past twice its best";
-    else if (t->vx && es.valid_rmse > params->diverge_factor * t->best_valid)
-        why = "the validation RMSE grew past twice its best";
-    if (why)
-        return hogmf__fail(err, HOGMF_ERR_DIVERGED, 0,
-                           "training diverged at epoch %u with learning rate %g: %s; "
-                           "try a smaller learning rate such as --lr %g",
-                           epoch, (double)params->lr, why, (double)params->lr / 4);
+    hogmf_status st = hogmf__check_divergence(params, epoch, bad + vbad, es.train_rmse,
+                                              t->best_train, t->vx != NULL, es.valid_rmse,
+                                              t->best_valid, err);
+    if (st != HOGMF_OK)
+        return st;
     if (es.train_rmse < t->best_train)
         t->best_train = es.train_rmse;
-    if (params->schedule_lr == HOGMF_LR_BOLD) {
-        /* Bold driver on the validation RMSE (training RMSE without validation). */
-        double monitor = t->vx ? es.valid_rmse : es.train_rmse;
-        t->lr *= monitor < t->last_monitor ? 1.05f : 0.5f;
-        t->last_monitor = monitor;
-    }
+    if (params->schedule_lr == HOGMF_LR_BOLD) /* on the validation RMSE, else the training */
+        t->lr = hogmf__bold_driver(t->lr, t->vx ? es.valid_rmse : es.train_rmse,
+                                   &t->last_monitor);
     if (t->vx) {
         if (es.valid_rmse < t->best_valid) {
             t->best_valid = es.valid_rmse;
@@ -425,12 +452,8 @@ hogmf_status hogmf_trainer_epoch(hogmf_trainer *t, hogmf_epoch_stats *stats, hog
             if (t->keep_best)
                 best_copy(t, 0);
         }
-        if (es.valid_rmse < t->ref_valid * (1.0 - params->tol)) {
-            t->ref_valid = es.valid_rmse;
-            t->since = 0;
-        } else if (params->patience && ++t->since >= params->patience) {
+        if (hogmf__patience_spent(params, es.valid_rmse, &t->ref_valid, &t->since))
             t->stop = 1;
-        }
     }
     model->train_rmse = es.train_rmse;
     model->valid_rmse = es.valid_rmse;
