@@ -202,25 +202,77 @@ static size_t tile_offset(const hogmf_grid *grid, size_t t, uint64_t seed, uint3
     return lo + (size_t)(hogmf__splitmix64(&h) % (hi - lo));
 }
 
-/* Hogwild over tiles: a new random tile order each epoch, tiles handed out dynamically. */
+static void shuffle_u32(uint32_t *a, size_t n, hogmf_rng *g)
+{
+    for (size_t t = n; t > 1; t--) {
+        size_t s = (size_t)hogmf__rng_below(g, t);
+        uint32_t tmp = a[t - 1];
+        a[t - 1] = a[s];
+        a[s] = tmp;
+    }
+}
+
+/* The epoch's tile order: a uniformly random permutation of the G x G tiles, and with
+ * several threads, reordered so that no tile shares a user block or an item block with the
+ * `threads` tiles before it. Threads take tiles in this order, so the tiles running at the
+ * same time rarely share rows of P or Q: two threads on one item block pass its cache lines
+ * back and forth at every update (measured on 2 cores at k = 32, where G is small: 1.80x
+ * instead of 1.94x). The reordering is greedy: for each position, the first tile further
+ * down the random permutation that is free of the window (at most LOOKAHEAD tiles looked
+ * at; none found: the next one as it is, Hogwild tolerates it) is swapped forward. A fixed
+ * pattern (G rounds of generalised diagonals) avoids conflicts as well but converged
+ * measurably slower per epoch; this one stays close to the random order. One thread: the
+ * random permutation as it is. Returns NULL when out of memory (the caller then uses the
+ * identity order). */
+#define LOOKAHEAD 256
+uint32_t *hogmf__tile_order(uint32_t G, int threads, uint64_t seed, uint32_t epoch)
+{
+    const size_t tiles = (size_t)G * G;
+    uint32_t *order = malloc(tiles * sizeof *order);
+    hogmf_rng g;
+    hogmf__rng_seed(&g, seed, ((uint64_t)epoch << 20) | 0xFFFFFull);
+    if (!order)
+        return NULL;
+    for (size_t t = 0; t < tiles; t++)
+        order[t] = (uint32_t)t;
+    shuffle_u32(order, tiles, &g);
+    if (threads <= 1 || G < 2)
+        return order;
+    /* busy[b]: tiles in the window on user block b; busy[G + b]: on item block b. */
+    uint32_t *busy = calloc(2 * (size_t)G, sizeof *busy);
+    if (!busy)
+        return order; /* the random order: still correct, only more conflicts */
+    const size_t window = (size_t)threads;
+    for (size_t p = 0; p < tiles; p++) {
+        if (p >= window + 1) { /* order[p - window - 1] leaves the window */
+            uint32_t old = order[p - window - 1];
+            busy[old / G]--;
+            busy[G + old % G]--;
+        }
+        size_t end = p + LOOKAHEAD < tiles ? p + LOOKAHEAD : tiles;
+        for (size_t j = p; j < end; j++) {
+            uint32_t t = order[j];
+            if (!busy[t / G] && !busy[G + t % G]) {
+                order[j] = order[p];
+                order[p] = t;
+                break;
+            }
+        }
+        busy[order[p] / G]++;
+        busy[G + order[p] % G]++;
+    }
+    free(busy);
+    return order;
+}
+#undef LOOKAHEAD
+
+/* Hogwild over tiles: a new tile order each epoch (hogmf__tile_order), tiles handed out
+ * dynamically. */
 static void epoch_tiles(const hogmf_sgd_ctx *c, hogmf_sgd_range_fn fn, hogmf_rating *x,
                         const hogmf_grid *grid, int threads, uint64_t seed, uint32_t epoch)
 {
     const size_t tiles = (size_t)grid->G * grid->G;
-    uint32_t *order = malloc(tiles * sizeof *order);
-    hogmf_rng g;
-    hogmf__rng_seed(&g, seed, ((uint64_t)epoch << 20) | 0xFFFFFull);
-    if (order) {
-        for (size_t t = 0; t < tiles; t++)
-            order[t] = (uint32_t)t;
-        for (size_t t = tiles; t > 1; t--) {
-            size_t s = (size_t)hogmf__rng_below(&g, t);
-            uint32_t tmp = order[t - 1];
-            order[t - 1] = order[s];
-            order[s] = tmp;
-        }
-    }
-    (void)threads; /* unused without OpenMP */
+    uint32_t *order = hogmf__tile_order(grid->G, threads, seed, epoch);
 #pragma omp parallel for num_threads(threads) schedule(dynamic, 1) default(none) \
     shared(c, fn, x, grid, order, tiles, seed, epoch)
     for (size_t j = 0; j < tiles; j++) {

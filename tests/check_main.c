@@ -33,6 +33,7 @@ int main(void)
     SRunner *sr = srunner_create(ratings_suite());
     srunner_add_suite(sr, model_suite());
     srunner_add_suite(sr, sgd_suite());
+    srunner_add_suite(sr, schedule_suite());
     srunner_add_suite(sr, train_suite());
     srunner_add_suite(sr, gen_suite());
     srunner_add_suite(sr, input_suite());

@@ -12,6 +12,7 @@
 Suite *ratings_suite(void); /* check_ratings.c: formats, ids, duplicates, malformed input */
 Suite *model_suite(void);   /* check_model.c: save/load round trip, corrupt files, predict */
 Suite *sgd_suite(void);     /* check_sgd.c: gradient vs finite differences, one 2x2 step */
+Suite *schedule_suite(void); /* check_schedule.c: the grid, tile orders that keep threads apart */
 Suite *train_suite(void);   /* check_train.c: masking, seed matrix, planted rank, threads */
 Suite *gen_suite(void);     /* check_gen.c: synthetic data and splits */
 Suite *input_suite(void);   /* check_input.c: gzip, shrinking and unreadable files, estimates */
