@@ -213,11 +213,10 @@ hogmf_grid *hogmf__grid_build(hogmf_rating *x, size_t nnz, uint32_t m, uint32_t 
                               uint64_t seed);
 void hogmf__grid_free(hogmf_grid *g);
 
-/* The order in which an epoch of the hogwild schedule hands out the G x G tiles (malloc'd,
- * a permutation of 0..G*G-1; NULL when out of memory): random, and with threads > 1 such
- * that a tile shares no user or item block with the `threads` tiles before it wherever the
- * random order allows (see schedule.c). */
-uint32_t *hogmf__tile_order(uint32_t G, int threads, uint64_t seed, uint32_t epoch);
+/* The order of an epoch of the hogwild schedule (malloc'd, a permutation of 0..G*G-1; NULL
+ * when out of memory): G runs of G tiles, run r all of one user block (the blocks in a random
+ * order), each run's item blocks in a random order. A thread takes a whole run. */
+uint32_t *hogmf__tile_order(uint32_t G, uint64_t seed, uint32_t epoch);
 
 /* One epoch over x[0..nnz) with the given order and schedule (grid needed for the order
  * HOGMF_ORDER_BLOCKS and the schedule HOGMF_SCHEDULE_BLOCKS). Threads from `threads`. */

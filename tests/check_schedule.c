@@ -1,48 +1,34 @@
 /*
- * check_schedule.c - the grid and the tile orders of schedule.c: every rating lands in the
- * tile of its user block and item block and in no other, the blocks hold similar rating
- * counts, the epoch's tile order is a permutation, and with T threads it keeps the tiles
- * that run at the same time on distinct user and item blocks, counted against the rate of
- * such conflicts that a uniformly random order has (1 - (1 - 1/G)^2 per pair).
+ * check_schedule.c - the grid and the epochs of schedule.c: every rating lands in the tile of
+ * its user block and item block and in no other, the blocks hold similar rating counts, the
+ * hogwild tile order is runs of one user block each in a seeded random order (uniform against
+ * counted frequencies), and an epoch of either schedule applies every rating exactly once,
+ * with one thread and with several (checked on ratings that share no user or item, where one
+ * step from zero leaves b_u = lr r exactly and a second step would not).
  */
+#include <math.h>
 #include <stdlib.h>
 
 #include "internal.h"
 #include "suites.h"
 
-/* Conflicts of a tile order: pairs (tile, one of the `window` tiles before it) that share a
- * user block or an item block. */
-static size_t conflicts(const uint32_t *order, uint32_t G, size_t window)
-{
-    size_t n = (size_t)G * G, c = 0;
-    for (size_t p = 0; p < n; p++)
-        for (size_t w = 1; w <= window && w <= p; w++) {
-            uint32_t a = order[p], b = order[p - w];
-            if (a / G == b / G || a % G == b % G)
-                c++;
-        }
-    return c;
-}
+static const uint32_t sides[] = {1, 2, 5, 9, 33, 64};
 
-static const struct {
-    uint32_t G;
-    int threads;
-} orders[] = {{1, 1}, {2, 1}, {5, 2}, {9, 1}, {9, 2}, {9, 4}, {33, 16}, {64, 8}};
-
-START_TEST(test_tile_order_is_a_permutation)
+START_TEST(test_tile_order_is_runs_of_one_user_block)
 {
-    uint32_t G = orders[_i].G;
+    uint32_t G = sides[_i];
     size_t n = (size_t)G * G;
     for (uint32_t epoch = 1; epoch <= 3; epoch++) {
-        uint32_t *order = hogmf__tile_order(G, orders[_i].threads, 7, epoch);
+        uint32_t *order = hogmf__tile_order(G, 7, epoch);
         ck_assert_ptr_nonnull(order);
         unsigned char *seen = calloc(n, 1);
         ck_assert_ptr_nonnull(seen);
         for (size_t p = 0; p < n; p++) {
             ck_assert_uint_lt(order[p], n);
-            ck_assert_msg(!seen[order[p]], "tile %u twice (G=%u, T=%d)", order[p], G,
-                          orders[_i].threads);
+            ck_assert_msg(!seen[order[p]], "tile %u twice (G=%u)", order[p], G);
             seen[order[p]] = 1;
+            /* run p / G is one user block: the first tile's */
+            ck_assert_uint_eq(order[p] / G, order[p - p % G] / G);
         }
         free(seen);
         free(order);
@@ -50,58 +36,82 @@ START_TEST(test_tile_order_is_a_permutation)
 }
 END_TEST
 
-/* With T threads a tile should share no block with the T tiles before it. A random order
- * (what one thread gets) has about n T (2/G - 1/G^2) such pairs; the reordered one may only
- * have a few, near the end of the epoch where the tiles left to choose from run out. */
-START_TEST(test_tile_order_separates_concurrent_tiles)
+/* Same seed and epoch: the same order. Over epochs, the user block of the first run and the
+ * first item block of each run are uniform (each of G = 5 values 1/5 of 400 times, within
+ * +-50%, where a fixed or biased order puts all of them on one value), and neighbouring runs
+ * do not share their item order. */
+START_TEST(test_tile_order_is_random_and_seeded)
 {
-    static const struct {
-        uint32_t G;
-        int T;
-    } cases[] = {{9, 2}, {17, 2}, {9, 4}, {33, 16}, {64, 8}};
-    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
-        uint32_t G = cases[c].G;
-        size_t T = (size_t)cases[c].T, n = (size_t)G * G;
-        double pair = 2.0 / G - 1.0 / ((double)G * G);
-        double expected = 0; /* conflicts of a random order */
-        for (size_t w = 1; w <= T; w++)
-            expected += (double)(n - w) * pair;
-        uint32_t *random = hogmf__tile_order(G, 1, 11, 2);
-        uint32_t *spread = hogmf__tile_order(G, cases[c].T, 11, 2);
-        ck_assert_ptr_nonnull(random);
-        ck_assert_ptr_nonnull(spread);
-        size_t cr = conflicts(random, G, T), cs = conflicts(spread, G, T);
-        /* The counter itself sees the random order's conflicts... */
-        ck_assert_msg(cr > 0.7 * expected && cr < 1.3 * expected,
-                      "G=%u T=%zu: random order has %zu conflicts, expected about %.0f", G, T,
-                      cr, expected);
-        /* ... and the threads' order has almost none: under 1 in 20 of those. */
-        ck_assert_msg(cs * 20 < cr, "G=%u T=%zu: %zu conflicts against %zu of a random order",
-                      G, T, cs, cr);
-        free(random);
-        free(spread);
+    enum { G = 5, EPOCHS = 400 };
+    uint32_t *a = hogmf__tile_order(9, 5, 3), *b = hogmf__tile_order(9, 5, 3);
+    ck_assert_ptr_nonnull(a);
+    ck_assert_ptr_nonnull(b);
+    for (size_t p = 0; p < 81; p++)
+        ck_assert_uint_eq(a[p], b[p]);
+    free(a);
+    free(b);
+    unsigned first_row[G] = {0}, first_col[G] = {0}, same_runs = 0;
+    for (uint32_t e = 1; e <= EPOCHS; e++) {
+        uint32_t *o = hogmf__tile_order(G, 11, e);
+        ck_assert_ptr_nonnull(o);
+        first_row[o[0] / G]++;
+        first_col[o[G] % G]++; /* the second run's first item block */
+        int same = 1;
+        for (uint32_t c = 0; c < G; c++)
+            same &= o[c] % G == o[G + c] % G;
+        same_runs += (unsigned)same;
+        free(o);
     }
+    for (int v = 0; v < G; v++) {
+        ck_assert_msg(first_row[v] > EPOCHS / G / 2 && first_row[v] < EPOCHS / G * 3 / 2,
+                      "user block %d first in %u of %d epochs", v, first_row[v], EPOCHS);
+        ck_assert_msg(first_col[v] > EPOCHS / G / 2 && first_col[v] < EPOCHS / G * 3 / 2,
+                      "item block %d first in %u of %d epochs", v, first_col[v], EPOCHS);
+    }
+    /* 5! = 120 orders: two runs agree in about 400/120 epochs, not in most of them */
+    ck_assert_uint_lt(same_runs, 20);
 }
 END_TEST
 
-/* The same seed and epoch give the same order; another epoch a different one. */
-START_TEST(test_tile_order_depends_on_seed_and_epoch_only)
+/* NNZ ratings, rating j of user j and item (7 j) mod NNZ: no two share a row. */
+START_TEST(test_epoch_applies_every_rating_once)
 {
-    uint32_t G = 9;
-    uint32_t *a = hogmf__tile_order(G, 2, 5, 3), *b = hogmf__tile_order(G, 2, 5, 3);
-    uint32_t *c = hogmf__tile_order(G, 2, 5, 4);
-    ck_assert_ptr_nonnull(a);
-    ck_assert_ptr_nonnull(b);
-    ck_assert_ptr_nonnull(c);
-    size_t same = 0;
-    for (size_t p = 0; p < (size_t)G * G; p++) {
-        ck_assert_uint_eq(a[p], b[p]);
-        same += a[p] == c[p];
+    enum { NNZ = 6007, G = 12 };
+    static const struct {
+        hogmf_schedule schedule;
+        int threads;
+    } runs[] = {{HOGMF_SCHEDULE_HOGWILD, 1}, {HOGMF_SCHEDULE_HOGWILD, 3},
+                {HOGMF_SCHEDULE_BLOCKS, 1},  {HOGMF_SCHEDULE_BLOCKS, 3}};
+    hogmf_rating *x = malloc(NNZ * sizeof *x);
+    ck_assert_ptr_nonnull(x);
+    for (uint32_t j = 0; j < NNZ; j++) {
+        x[j].u = j;
+        x[j].i = (uint32_t)((7ull * j) % NNZ);
+        x[j].r = (float)(j % 9) * 0.5f + 1.0f;
     }
-    ck_assert_uint_lt(same, 20); /* a random pair of permutations of 81 agrees in ~1 place */
-    free(a);
-    free(b);
-    free(c);
+    hogmf_grid *grid = hogmf__grid_build(x, NNZ, NNZ, NNZ, G, 9);
+    ck_assert_ptr_nonnull(grid);
+    for (size_t k = 0; k < sizeof runs / sizeof runs[0]; k++) {
+        hogmf_model *m = hogmf_model_new(NNZ, NNZ, 4); /* P, Q and the biases all zero */
+        ck_assert_ptr_nonnull(m);
+        const float lr = 0.1f;
+        hogmf_sgd_ctx c = {.P = m->P, .Q = m->Q, .bu = m->bu, .bi = m->bi,
+                           .stride = m->stride, .k = m->k, .mu = 0.0f, .lr = lr};
+        hogmf__run_epoch(&c, x, NNZ, grid, HOGMF_ORDER_BLOCKS, runs[k].schedule,
+                         runs[k].threads, 5, 1);
+        for (uint32_t j = 0; j < NNZ; j++) {
+            float want = lr * x[j].r; /* e = r from zero; twice would give lr r (2 - 2 lr) */
+            ck_assert_msg(fabsf(m->bu[x[j].u] - want) <= 1e-6f * want &&
+                              fabsf(m->bi[x[j].i] - want) <= 1e-6f * want,
+                          "schedule %d, %d threads: rating %u applied wrongly (b_u %.7f, b_i "
+                          "%.7f, want %.7f)",
+                          (int)runs[k].schedule, runs[k].threads, j, (double)m->bu[x[j].u],
+                          (double)m->bi[x[j].i], (double)want);
+        }
+        hogmf_model_free(&m);
+    }
+    hogmf__grid_free(grid);
+    free(x);
 }
 END_TEST
 
@@ -166,10 +176,10 @@ Suite *schedule_suite(void)
 {
     Suite *s = suite_create("schedule");
     TCase *tc = tcase_create("schedule");
-    tcase_add_loop_test(tc, test_tile_order_is_a_permutation, 0,
-                        (int)(sizeof orders / sizeof orders[0]));
-    tcase_add_test(tc, test_tile_order_separates_concurrent_tiles);
-    tcase_add_test(tc, test_tile_order_depends_on_seed_and_epoch_only);
+    tcase_add_loop_test(tc, test_tile_order_is_runs_of_one_user_block, 0,
+                        (int)(sizeof sides / sizeof sides[0]));
+    tcase_add_test(tc, test_tile_order_is_random_and_seeded);
+    tcase_add_test(tc, test_epoch_applies_every_rating_once);
     tcase_add_test(tc, test_grid_puts_each_rating_in_its_tile);
     suite_add_tcase(s, tc);
     return s;
