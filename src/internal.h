@@ -208,6 +208,10 @@ typedef struct hogmf_grid {
     uint32_t *iblock; /* n: block of each item */
 } hogmf_grid;
 
+/* Tiles per side of the grid for m users and n items (rows of `stride` floats), nnz ratings
+ * and `threads` threads: cache budget, load balance, at least 2T+1, at most max_side. */
+uint32_t hogmf__grid_side(uint32_t m, uint32_t n, uint32_t stride, size_t nnz, int threads,
+                          uint32_t max_side);
 /* Builds the grid (reorders x in place, O(nnz)). NULL when out of memory. */
 hogmf_grid *hogmf__grid_build(hogmf_rating *x, size_t nnz, uint32_t m, uint32_t n, uint32_t G,
                               uint64_t seed);

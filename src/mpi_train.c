@@ -213,23 +213,6 @@ static void partition(const uint32_t *counts, uint32_t count, uint64_t nnz, uint
         loc[perm[j]] = j - start[blk[perm[j]]];
 }
 
-/* Tiles per side for one group's grid, by the rule of train.c: at least 2T+1, enough that a
- * tile's rows fit in about 256 KiB of cache, not so many that tiles hold under about 2000
- * ratings; at most 256 here, as a rank keeps P grids. */
-static uint32_t group_grid_side(uint32_t rows_u, uint32_t rows_i, uint32_t stride, size_t nnz,
-                                int threads)
-{
-    uint64_t row_bytes = (uint64_t)stride * sizeof(float);
-    uint64_t biggest = (uint64_t)(rows_u > rows_i ? rows_u : rows_i) * row_bytes;
-    uint64_t G = (biggest + (256u << 10) - 1) / (256u << 10);
-    while (G > 1 && nnz / (G * G) < 2000)
-        G--;
-    uint64_t need = 2 * (uint64_t)threads + 1;
-    if (G < need)
-        G = need;
-    return G > 256 ? 256 : (uint32_t)G;
-}
-
 /* Factor rows ~ N(0, sd^2) from the stream of their global index, as train.c's init_rows. */
 static void init_rows(float *X, const uint32_t *global, uint32_t rows, uint32_t k,
                       uint32_t stride, float sd, uint64_t seed, uint64_t salt, int threads)
@@ -364,7 +347,9 @@ static hogmf_status setup_local(hogmf_mpi_trainer *t, const hogmf_ratings *train
         }
         if (cnt > 0 && (params->order == HOGMF_ORDER_BLOCKS ||
                         params->schedule == HOGMF_SCHEDULE_BLOCKS)) {
-            uint32_t G = group_grid_side(t->nu, item_rows(t, b), stride, cnt, t->threads);
+            /* The rule of train.c, at most 256 per side here: a rank keeps one grid per item
+             * group. */
+            uint32_t G = hogmf__grid_side(t->nu, item_rows(t, b), stride, cnt, t->threads, 256);
             t->grid[b] = hogmf__grid_build(x, cnt, t->nu, item_rows(t, b), G, t->gseed[b]);
             if (!t->grid[b])
                 goto fail;

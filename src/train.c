@@ -139,31 +139,6 @@ void hogmf_trainer_free(hogmf_trainer **tp)
     *tp = NULL;
 }
 
-/* Tiles per side: enough that one tile's rows of P and Q fit in a cache budget (HOGMF_TILE_KB,
- * default 512 KiB, half the L2 of the reference machine's cores); with several threads at
- * least 16 per thread, since the hogwild schedule hands out whole rows of tiles and the last
- * rows leave threads idle for about T / (2G) of the epoch (k = 32, 2 threads: 1.78x with G = 9,
- * 1.94x with G = 35); but not so many that tiles hold fewer than about 1000 ratings; and at
- * least 2T+1, so the block schedule always finds a free tile. */
-static uint32_t grid_side(const hogmf_model *m, size_t nnz, int threads)
-{
-    uint64_t budget = 512u << 10;
-    const char *env = getenv("HOGMF_TILE_KB");
-    if (env && atoi(env) > 0)
-        budget = (uint64_t)atoi(env) << 10;
-    uint64_t row_bytes = (uint64_t)m->stride * sizeof(float);
-    uint64_t biggest = (uint64_t)(m->m > m->n ? m->m : m->n) * row_bytes;
-    uint64_t G = (biggest + budget - 1) / budget;
-    if (threads > 1 && G < 16 * (uint64_t)threads)
-        G = 16 * (uint64_t)threads;
-    while (G > 1 && nnz / (G * G) < 1000)
-        G--;
-    uint64_t need = 2 * (uint64_t)threads + 1;
-    if (G < need)
-        G = need;
-    return G > 1024 ? 1024 : (uint32_t)G;
-}
-
 /* New dense index for each of `count` rows: rows of block 0 first, then block 1, ..., in
  * their old order within a block. */
 static uint32_t *block_order(const uint32_t *block, uint32_t count, uint32_t G)
@@ -296,7 +271,9 @@ hogmf_status hogmf_trainer_new(hogmf_ratings *train, const hogmf_ratings *valid,
 
     if (params->order == HOGMF_ORDER_BLOCKS || params->schedule == HOGMF_SCHEDULE_BLOCKS) {
         t->grid = hogmf__grid_build(train->data, train->nnz, model->m, model->n,
-                                    grid_side(model, train->nnz, t->threads), params->seed);
+                                    hogmf__grid_side(model->m, model->n, model->stride, train->nnz,
+                                                     t->threads, 1024),
+                                    params->seed);
         if (!t->grid || renumber_by_block(t, train) != 0) {
             st = hogmf__fail(err, HOGMF_ERR_NOMEM, 0, "train: out of memory for the grid");
             goto fail;
