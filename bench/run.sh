@@ -36,7 +36,7 @@ NAIVE_EPOCHS=${BENCH_NAIVE_EPOCHS:-3}
 # Extra short repetitions of the scaling runs, interleaved across thread counts, whose epochs
 # join the run's own in its median: one-thread speed on these VMs drifts by tens of percent
 # over minutes, and a speedup from two runs minutes apart inherits that drift.
-REPS=${BENCH_REPS:-3}
+REPS=${BENCH_REPS:-5}
 LOAD_REPEATS=${BENCH_LOAD_REPEATS:-3}
 TARGET=${BENCH_TARGET_RMSE:-}
 TARGET_FACTOR=${BENCH_TARGET_FACTOR:-1.01}

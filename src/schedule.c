@@ -316,7 +316,10 @@ static void epoch_tiles(const hogmf_sgd_ctx *c, hogmf_sgd_range_fn fn, hogmf_rat
 }
 
 /* Block schedule: a thread takes a tile not yet done this epoch whose user block and item
- * block are both free, so no two threads ever touch the same row of P or Q. */
+ * block are both free, so no two threads ever touch the same row of P or Q. Having finished a
+ * tile it keeps its user block and takes the next free tile of the same block if there is
+ * one (its rows of P are still in its cache, as in the hogwild runs), else lets the block go
+ * and picks again anywhere. */
 static void epoch_blocks(const hogmf_sgd_ctx *c, hogmf_sgd_range_fn fn, hogmf_rating *x,
                          const hogmf_grid *grid, int threads, uint64_t seed, uint32_t epoch)
 {
@@ -337,12 +340,29 @@ static void epoch_blocks(const hogmf_sgd_ctx *c, hogmf_sgd_range_fn fn, hogmf_ra
     {
         hogmf_rng g;
         hogmf__rng_seed(&g, seed, ((uint64_t)epoch << 20) | 0x80000ull | (uint64_t)thread_id());
+        size_t prev = tiles; /* the tile just done; its user block is still held */
         for (;;) {
             size_t take = tiles;
             int finished = 0;
 #pragma omp critical(hogmf_block_scheduler)
             {
-                if (remaining == 0) {
+                if (prev < tiles) {
+                    size_t b = prev / G;
+                    col_busy[prev % G] = 0;
+                    size_t s = (size_t)hogmf__rng_below(&g, G);
+                    for (size_t j = 0; j < G; j++) {
+                        size_t t = b * G + (s + j) % G;
+                        if (!done[t] && !col_busy[t % G]) {
+                            take = t;
+                            break;
+                        }
+                    }
+                    if (take == tiles)
+                        row_busy[b] = 0;
+                }
+                if (take < tiles) {
+                    /* stays in its user block */
+                } else if (remaining == 0) {
                     finished = 1;
                 } else {
                     size_t s = (size_t)hogmf__rng_below(&g, tiles);
@@ -353,13 +373,14 @@ static void epoch_blocks(const hogmf_sgd_ctx *c, hogmf_sgd_range_fn fn, hogmf_ra
                             break;
                         }
                     }
-                    if (take < tiles) {
-                        done[take] = 1;
-                        row_busy[take / G] = col_busy[take % G] = 1;
-                        remaining--;
-                    }
+                }
+                if (take < tiles) {
+                    done[take] = 1;
+                    row_busy[take / G] = col_busy[take % G] = 1;
+                    remaining--;
                 }
             }
+            prev = take;
             if (finished)
                 break;
             if (take == tiles) { /* every free tile is blocked by another thread's rows */
@@ -369,10 +390,6 @@ static void epoch_blocks(const hogmf_sgd_ctx *c, hogmf_sgd_range_fn fn, hogmf_ra
             size_t lo = grid->start[take], hi = grid->start[take + 1];
             if (hi > lo)
                 fn(c, x, lo, hi, tile_offset(grid, take, seed, epoch));
-#pragma omp critical(hogmf_block_scheduler)
-            {
-                row_busy[take / G] = col_busy[take % G] = 0;
-            }
         }
     }
     free(done);
