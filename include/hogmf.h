@@ -185,8 +185,10 @@ typedef enum hogmf_lr_schedule {
 /* How the training ratings are ordered within an epoch. */
 typedef enum hogmf_order {
     HOGMF_ORDER_SHUFFLE = 0, /* each thread reshuffles its chunk every epoch */
-    HOGMF_ORDER_BLOCKS = 1   /* shuffled once; each epoch visits fixed-size blocks of the chunk
-                              * in a new random order from a random offset (no data movement) */
+    HOGMF_ORDER_BLOCKS = 1   /* cut once into a grid of tiles (user block x item block); each
+                              * epoch a thread takes a whole row of tiles (one user block), the
+                              * rows and the tiles in a row in a new random order, each tile
+                              * from a random offset (no data movement) */
 } hogmf_order;
 
 /* Parallel schedules. */

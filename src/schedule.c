@@ -1,9 +1,10 @@
 /*
  * schedule.c - which thread applies which rating when: the Hogwild epoch (lock-free, racy
  * by design) in two orders - a full per-thread reshuffle every epoch, or a grid of tiles
- * visited in a new random order from random offsets with no data movement - and the
- * block-scheduled epoch, in which a thread only takes a tile whose user block and item block
- * no other thread holds (no race at all). The update itself is in sgd.c.
+ * visited row by row (a thread keeps one user block for a whole row) in a new random order
+ * from random offsets with no data movement - and the block-scheduled epoch, in which a
+ * thread only takes a tile whose user block and item block no other thread holds (no race
+ * at all). The update itself is in sgd.c.
  */
 #include "internal.h"
 

@@ -22,7 +22,7 @@ static const char help[] =
 /* Then the training options shared with cv, tune and impute (train_opts.c), then these. */
 static const char help_more[] =
     "      --schedule S       hogwild (lock-free) or blocks (a thread holds its rows) [hogwild]\n"
-    "      --order O          blocks: tiles in a new random order each epoch, data moved once;\n"
+    "      --order O          blocks: rows of tiles, new random order each epoch, data moved once;\n"
     "                         shuffle: a full reshuffle every epoch [blocks]\n"
     "      --pin P            thread pinning: none, compact or spread [none]\n"
     "      --validate FILE    validation ratings, evaluated after every epoch\n"
