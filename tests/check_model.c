@@ -260,6 +260,73 @@ START_TEST(test_predict_unknown_and_clipping)
 }
 END_TEST
 
+/* hogmf_evaluate against RMSE and MAE computed here in double from the model's arrays (dot
+ * products in double, then clipped), for each SIMD kernel of the evaluation loop: 40 users x
+ * 30 items, k = 40 (stride 48), 70% of cells observed, some predictions outside 1..5. */
+static const char *const isas[] = {"portable", "avx2", NULL};
+
+START_TEST(test_evaluate_matches_independent_sums)
+{
+    enum { M = 40, N = 30, K = 40 };
+    if (isas[_i])
+        setenv("HOGMF_ISA", isas[_i], 1); /* this test runs in its own process */
+    else
+        unsetenv("HOGMF_ISA");
+    hogmf_model *m = hogmf_model_new(M, N, K);
+    ck_assert_ptr_nonnull(m);
+    uint64_t s = 17;
+    for (size_t j = 0; j < (size_t)M * m->stride; j++)
+        m->P[j] = j % m->stride < K ? (float)((double)(hogmf__splitmix64(&s) >> 40) / 16777216.0 - 0.5) : 0;
+    for (size_t j = 0; j < (size_t)N * m->stride; j++)
+        m->Q[j] = j % m->stride < K ? (float)((double)(hogmf__splitmix64(&s) >> 40) / 16777216.0 - 0.5) : 0;
+    for (int u = 0; u < M; u++)
+        m->bu[u] = (float)(u % 7) * 0.1f - 0.3f;
+    for (int i = 0; i < N; i++)
+        m->bi[i] = (float)(i % 5) * 0.2f - 0.4f;
+    m->mu = 3.2f;
+    m->rmin = 1;
+    m->rmax = 5;
+    float x[M * N];
+    unsigned char mask[M * N];
+    for (int c = 0; c < M * N; c++) {
+        x[c] = (float)(1 + (hogmf__splitmix64(&s) % 9) * 0.5);
+        mask[c] = hogmf__splitmix64(&s) % 10 < 7;
+    }
+    hogmf_ratings set;
+    hogmf_error err = {0};
+    ck_assert_int_eq(hogmf_ratings_from_dense(x, mask, M, N, &set, &err), HOGMF_OK);
+    double se = 0, ae = 0;
+    size_t n = 0;
+    for (int u = 0; u < M; u++)
+        for (int i = 0; i < N; i++) {
+            if (!mask[u * N + i])
+                continue;
+            double dot = 0;
+            for (int d = 0; d < K; d++)
+                dot += (double)m->P[(size_t)u * m->stride + d] * m->Q[(size_t)i * m->stride + d];
+            double pred = m->mu + m->bu[u] + m->bi[i] + dot;
+            pred = pred < 1 ? 1 : pred > 5 ? 5 : pred;
+            double e = x[u * N + i] - pred;
+            se += e * e;
+            ae += fabs(e);
+            n++;
+        }
+    for (int threads = 1; threads <= 3; threads += 2) {
+        double rmse, mae;
+        size_t unknown = 99;
+        ck_assert_int_eq(hogmf_evaluate(m, &set, threads, &rmse, &mae, &unknown, &err),
+                         HOGMF_OK);
+        ck_assert_uint_eq(unknown, 0);
+        ck_assert_msg(fabs(rmse - sqrt(se / (double)n)) < 1e-6 && fabs(mae - ae / (double)n) < 1e-6,
+                      "kernel %s, %d threads: rmse %.9f mae %.9f, want %.9f %.9f",
+                      hogmf_kernel_name(), threads, rmse, mae, sqrt(se / (double)n),
+                      ae / (double)n);
+    }
+    hogmf_ratings_free(&set);
+    hogmf_model_free(&m);
+}
+END_TEST
+
 START_TEST(test_rows_are_aligned_and_padded)
 {
     hogmf_model *m = hogmf_model_new(5, 3, 20);
@@ -287,6 +354,7 @@ Suite *model_suite(void)
     TCase *tp = tcase_create("predict");
     tcase_add_test(tp, test_predict_unknown_and_clipping);
     tcase_add_test(tp, test_rows_are_aligned_and_padded);
+    tcase_add_loop_test(tp, test_evaluate_matches_independent_sums, 0, 3);
     suite_add_tcase(s, tp);
     return s;
 }
