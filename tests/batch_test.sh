@@ -212,6 +212,9 @@ expect_rc 0 "uninterrupted reference run"
 stop_after() {
     sig=$1
     shift
+    # Emptied here, before the start: the background job's own redirection may come after the
+    # first look, which would then find the last run's epoch lines.
+    : >"$T/err"
     # shellcheck disable=SC2086
     "$HOGMF" train $OPTS "$@" -o "$T/model" "$T/big.csv" >"$T/out" 2>"$T/err" &
     pid=$!

@@ -193,6 +193,7 @@ expect_rc 2 "a single-process checkpoint is refused under MPI"
 expect_err "not a checkpoint of an MPI run" "single-process checkpoint: named"
 
 # SIGUSR1 to mpirun (forwarded to every rank): all stop after an epoch with a checkpoint.
+: >"$T/err" # emptied before the start, so the wait below cannot see an earlier run's lines
 $MPIRUN -np 2 "$HOGMF" train -t 1 -k 16 -e 100000 --patience 0 -o "$T/sig.mdl" "$TR" \
     >"$T/out" 2>"$T/err" &
 PID=$!
