@@ -189,8 +189,8 @@ typedef enum hogmf_isa { HOGMF_ISA_PORTABLE = 0, HOGMF_ISA_AVX2 = 1, HOGMF_ISA_A
 typedef void (*hogmf_sgd_range_fn)(const hogmf_sgd_ctx *c, const hogmf_rating *x, size_t lo,
                                    size_t hi, size_t start);
 
-/* The fastest loop for c on this machine (general loop when AdaGrad, L1 or nonneg is on);
- * *isa (may be NULL) tells which. */
+/* The fastest loop for c on this machine (the general loop when L1 or nonneg is on, or for
+ * AdaGrad without AVX2); *isa (may be NULL) tells which. */
 hogmf_sgd_range_fn hogmf__sgd_select(const hogmf_sgd_ctx *c, hogmf_isa *isa);
 const char *hogmf__isa_name(hogmf_isa isa);
 /* Sets flush-to-zero and denormals-are-zero in each of `threads` OpenMP threads. */

@@ -1,7 +1,8 @@
 /*
  * sgd.c - the SGD update for one rating and the loops that apply it to a run of ratings:
- * a portable C loop, AVX2/FMA and AVX-512 versions chosen at run time (cpuid), and a
- * general loop for the adaptive rate, L1 and non-negativity. Rows are padded to a multiple
+ * a portable C loop, AVX2/FMA and AVX-512 versions chosen at run time (cpuid), an AVX2 loop
+ * for AdaGrad, and a general loop for L1, non-negativity and AdaGrad without AVX2 (the
+ * reference for the AdaGrad loop). Rows are padded to a multiple
  * of 16 floats with zeros that the update keeps zero, so every vector loop runs over whole
  * 16-float groups with no remainder, and the dot product and both row updates are fused in
  * one pass over p_u and q_i. The order of ratings and threads is decided in schedule.c.
@@ -249,6 +250,85 @@ range_avx512(const hogmf_sgd_ctx *c, const hogmf_rating *x, size_t lo, size_t hi
         j = j + 1 == hi ? lo : j + 1;
     }
 }
+
+/* AdaGrad without L1 or non-negativity, the common case of the adaptive rate: range_general's
+ * arithmetic, with the gradient, its squared sums and both row updates fused in one pass after
+ * the dot product (the rates come from the accumulators before this step, so nothing waits
+ * for the sums), the four rates from one vector square root and division, and the rows of
+ * the rating PREFETCH_AHEAD on prefetched. AVX2 only: an AVX-512 copy of it ran 15% slower on
+ * the reference machine (10M bench set, one thread: 56 against 67 Mupd/s at k=32, 22.6
+ * against 26.1 at k=128), against 17.5 and 6.2 for the general loop. */
+#define ADAGRAD_RATES(c, s, lr, ep, eq, ebu, ebi)                                                \
+    do {                                                                                         \
+        __m128 acc_ = _mm_set_ps((c)->gbi[(s).i], (c)->gbu[(s).u], (c)->gq[(s).i],               \
+                                 (c)->gp[(s).u]);                                                \
+        __m128 rate_ = _mm_div_ps(_mm_set1_ps(lr), _mm_sqrt_ps(acc_));                           \
+        float r_[4];                                                                             \
+        _mm_storeu_ps(r_, rate_);                                                                \
+        ep = r_[0];                                                                              \
+        eq = r_[1];                                                                              \
+        ebu = r_[2];                                                                             \
+        ebi = r_[3];                                                                             \
+    } while (0)
+
+__attribute__((target("avx2,fma"))) static void
+range_adagrad_avx2(const hogmf_sgd_ctx *c, const hogmf_rating *x, size_t lo, size_t hi,
+                   size_t start)
+{
+    const uint32_t k = c->stride;
+    const float lr = c->lr, lb = c->lambda_b, mu = c->mu;
+    const float inv_k = 1.0f / (float)(c->k ? c->k : k);
+    const __m256 vlp = _mm256_set1_ps(c->lambda_p), vlq = _mm256_set1_ps(c->lambda_q);
+    float *const P = c->P, *const Q = c->Q, *const bu = c->bu, *const bi = c->bi;
+    const size_t len = hi - lo;
+    size_t j = start;
+    for (size_t n = 0; n < len; n++) {
+        size_t ja = j + PREFETCH_AHEAD < hi ? j + PREFETCH_AHEAD : lo + (j + PREFETCH_AHEAD - hi) % len;
+        prefetch_rows(P + (size_t)x[ja].u * k, Q + (size_t)x[ja].i * k, k);
+        const hogmf_rating s = x[j];
+        float *restrict p = P + (size_t)s.u * k, *restrict q = Q + (size_t)s.i * k;
+        __m256 a0 = _mm256_mul_ps(_mm256_load_ps(p), _mm256_load_ps(q));
+        __m256 a1 = _mm256_mul_ps(_mm256_load_ps(p + 8), _mm256_load_ps(q + 8));
+        for (uint32_t d = 16; d < k; d += 16) {
+            a0 = _mm256_fmadd_ps(_mm256_load_ps(p + d), _mm256_load_ps(q + d), a0);
+            a1 = _mm256_fmadd_ps(_mm256_load_ps(p + d + 8), _mm256_load_ps(q + d + 8), a1);
+        }
+        __m256 a = _mm256_add_ps(a0, a1);
+        __m128 h = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
+        h = _mm_add_ps(h, _mm_movehl_ps(h, h));
+        h = _mm_add_ss(h, _mm_movehdup_ps(h));
+        const float e = s.r - (mu + bu[s.u] + bi[s.i] + _mm_cvtss_f32(h));
+        const float gbu = -e + lb * bu[s.u], gbi = -e + lb * bi[s.i];
+        float eta_p, eta_q, eta_bu, eta_bi;
+        ADAGRAD_RATES(c, s, lr, eta_p, eta_q, eta_bu, eta_bi);
+        const __m256 vne = _mm256_set1_ps(-e);
+        const __m256 vep = _mm256_set1_ps(eta_p), veq = _mm256_set1_ps(eta_q);
+        __m256 sp = _mm256_setzero_ps(), sq = _mm256_setzero_ps();
+        for (uint32_t t = 0; t < k; t += 8) {
+            const __m256 vp = _mm256_load_ps(p + t), vq = _mm256_load_ps(q + t);
+            const __m256 gp = _mm256_fmadd_ps(vne, vq, _mm256_mul_ps(vlp, vp));
+            const __m256 gq = _mm256_fmadd_ps(vne, vp, _mm256_mul_ps(vlq, vq));
+            sp = _mm256_fmadd_ps(gp, gp, sp);
+            sq = _mm256_fmadd_ps(gq, gq, sq);
+            _mm256_store_ps(p + t, _mm256_fnmadd_ps(vep, gp, vp));
+            _mm256_store_ps(q + t, _mm256_fnmadd_ps(veq, gq, vq));
+        }
+        __m128 fp = _mm_add_ps(_mm256_castps256_ps128(sp), _mm256_extractf128_ps(sp, 1));
+        __m128 fq = _mm_add_ps(_mm256_castps256_ps128(sq), _mm256_extractf128_ps(sq, 1));
+        fp = _mm_add_ps(fp, _mm_movehl_ps(fp, fp));
+        fq = _mm_add_ps(fq, _mm_movehl_ps(fq, fq));
+        fp = _mm_add_ss(fp, _mm_movehdup_ps(fp));
+        fq = _mm_add_ss(fq, _mm_movehdup_ps(fq));
+        c->gp[s.u] += _mm_cvtss_f32(fp) * inv_k;
+        c->gq[s.i] += _mm_cvtss_f32(fq) * inv_k;
+        c->gbu[s.u] += gbu * gbu;
+        c->gbi[s.i] += gbi * gbi;
+        bu[s.u] -= eta_bu * gbu;
+        bi[s.i] -= eta_bi * gbi;
+        j = j + 1 == hi ? lo : j + 1;
+    }
+}
+#undef ADAGRAD_RATES
 #endif
 
 /* The instruction set the plain step uses on this machine; HOGMF_ISA=portable|avx2|avx512
@@ -286,14 +366,21 @@ const char *hogmf__isa_name(hogmf_isa isa)
 
 hogmf_sgd_range_fn hogmf__sgd_select(const hogmf_sgd_ctx *c, hogmf_isa *isa_out)
 {
-    if (c->gp || c->l1_p > 0 || c->l1_q > 0 || c->nonneg) {
+    hogmf_isa isa = detect_isa();
+    if (c->l1_p > 0 || c->l1_q > 0 || c->nonneg || (c->gp && isa == HOGMF_ISA_PORTABLE)) {
         if (isa_out)
             *isa_out = HOGMF_ISA_PORTABLE;
         return range_general;
     }
-    hogmf_isa isa = detect_isa();
     if (isa_out)
         *isa_out = isa;
+#ifdef HOGMF_X86
+    if (c->gp) {
+        if (isa_out)
+            *isa_out = HOGMF_ISA_AVX2;
+        return range_adagrad_avx2;
+    }
+#endif
 #ifdef HOGMF_X86
     if (isa == HOGMF_ISA_AVX512)
         return range_avx512;

@@ -4,6 +4,7 @@
  * one step on a 2x2 model matches a hand-computed result and touches only row u and item i.
  */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "internal.h"
@@ -124,6 +125,112 @@ START_TEST(test_one_step_2x2_by_hand)
 }
 END_TEST
 
+/* AdaGrad steps (one accumulator per row, as LIBMF) against the rule computed here in double:
+ *   rate_x = lr / sqrt(G_x) with G_x the accumulator before the step,
+ *   g_p = -e q + lp p, g_q = -e p + lq q, g_bu = -e + lb bu, g_bi = -e + lb bi,
+ *   p -= rate_p g_p, q -= rate_q g_q, bu -= rate_bu g_bu, bi -= rate_bi g_bi,
+ *   G_p += |g_p|^2 / k, G_q += |g_q|^2 / k, G_bu += g_bu^2, G_bi += g_bi^2.
+ * Six ratings on 3 users x 2 items (rows revisited), k = 20 in rows of 32, for the portable
+ * general loop and each SIMD kernel. */
+static const char *const adagrad_isas[] = {"portable", "avx2", NULL};
+
+START_TEST(test_adagrad_steps_match_the_rule)
+{
+    enum { M = 3, N = 2, K = 20, NR = 6 };
+    if (adagrad_isas[_i])
+        setenv("HOGMF_ISA", adagrad_isas[_i], 1); /* this test runs in its own process */
+    else
+        unsetenv("HOGMF_ISA");
+    hogmf_model *m = hogmf_model_new(M, N, K);
+    ck_assert_ptr_nonnull(m);
+    const uint32_t S = m->stride;
+    double P[M][K], Q[N][K], bu[M], bi[N], gp[M], gq[N], gbu[M], gbi[N];
+    float fgp[M], fgq[N], fgbu[M], fgbi[N];
+    uint64_t seed = 5;
+    for (int u = 0; u < M; u++) {
+        for (int d = 0; d < K; d++)
+            m->P[u * S + d] = (float)((double)(hogmf__splitmix64(&seed) >> 40) / 16777216.0 - 0.5);
+        m->bu[u] = 0.1f * (float)u;
+        fgp[u] = 1.0f + 0.5f * (float)u;
+        fgbu[u] = 1.0f + 0.25f * (float)u;
+    }
+    for (int i = 0; i < N; i++) {
+        for (int d = 0; d < K; d++)
+            m->Q[i * S + d] = (float)((double)(hogmf__splitmix64(&seed) >> 40) / 16777216.0 - 0.5);
+        m->bi[i] = -0.2f * (float)i;
+        fgq[i] = 2.0f - 0.5f * (float)i;
+        fgbi[i] = 1.5f;
+    }
+    for (int u = 0; u < M; u++) {
+        for (int d = 0; d < K; d++)
+            P[u][d] = m->P[u * S + d];
+        bu[u] = m->bu[u];
+        gp[u] = fgp[u];
+        gbu[u] = fgbu[u];
+    }
+    for (int i = 0; i < N; i++) {
+        for (int d = 0; d < K; d++)
+            Q[i][d] = m->Q[i * S + d];
+        bi[i] = m->bi[i];
+        gq[i] = fgq[i];
+        gbi[i] = fgbi[i];
+    }
+    const hogmf_rating x[NR] = {{0, 0, 4.0f}, {1, 1, 2.5f}, {0, 1, 3.0f},
+                                {2, 0, 5.0f}, {1, 0, 1.0f}, {0, 0, 4.5f}};
+    const double lr = 0.1, lb = 0.02, lp = 0.05, lq = 0.07, mu = 3.0;
+    hogmf_sgd_ctx c = {.P = m->P, .Q = m->Q, .bu = m->bu, .bi = m->bi, .stride = S, .k = K,
+                       .mu = (float)mu, .lr = (float)lr, .lambda_b = (float)lb,
+                       .lambda_p = (float)lp, .lambda_q = (float)lq, .gp = fgp, .gq = fgq,
+                       .gbu = fgbu, .gbi = fgbi};
+    hogmf__sgd_select(&c, NULL)(&c, x, 0, NR, 0);
+    for (int j = 0; j < NR; j++) {
+        int u = (int)x[j].u, i = (int)x[j].i;
+        double dot = 0;
+        for (int d = 0; d < K; d++)
+            dot += P[u][d] * Q[i][d];
+        double e = x[j].r - (mu + bu[u] + bi[i] + dot);
+        double rp = lr / sqrt(gp[u]), rq = lr / sqrt(gq[i]);
+        double rbu = lr / sqrt(gbu[u]), rbi = lr / sqrt(gbi[i]);
+        double sp = 0, sq = 0;
+        for (int d = 0; d < K; d++) {
+            double g1 = -e * Q[i][d] + lp * P[u][d], g2 = -e * P[u][d] + lq * Q[i][d];
+            sp += g1 * g1;
+            sq += g2 * g2;
+            P[u][d] -= rp * g1;
+            Q[i][d] -= rq * g2;
+        }
+        double gb1 = -e + lb * bu[u], gb2 = -e + lb * bi[i];
+        bu[u] -= rbu * gb1;
+        bi[i] -= rbi * gb2;
+        gp[u] += sp / K;
+        gq[i] += sq / K;
+        gbu[u] += gb1 * gb1;
+        gbi[i] += gb2 * gb2;
+    }
+    const char *isa = adagrad_isas[_i] ? adagrad_isas[_i] : "default";
+    for (int u = 0; u < M; u++) {
+        for (int d = 0; d < K; d++)
+            ck_assert_msg(fabs(m->P[u * S + d] - P[u][d]) < 1e-5, "%s: p[%d][%d] %.7f, want %.7f",
+                          isa, u, d, (double)m->P[u * S + d], P[u][d]);
+        for (int d = K; d < (int)S; d++)
+            ck_assert_msg(m->P[u * S + d] == 0.0f, "%s: padding of p[%d] changed", isa, u);
+        ck_assert_msg(fabs(m->bu[u] - bu[u]) < 1e-5, "%s: bu[%d]", isa, u);
+        ck_assert_msg(fabs(fgp[u] - gp[u]) < 1e-5 * gp[u], "%s: G_p[%d] %.7f, want %.7f", isa, u,
+                      (double)fgp[u], gp[u]);
+        ck_assert_msg(fabs(fgbu[u] - gbu[u]) < 1e-5 * gbu[u], "%s: G_bu[%d]", isa, u);
+    }
+    for (int i = 0; i < N; i++) {
+        for (int d = 0; d < K; d++)
+            ck_assert_msg(fabs(m->Q[i * S + d] - Q[i][d]) < 1e-5, "%s: q[%d][%d] %.7f, want %.7f",
+                          isa, i, d, (double)m->Q[i * S + d], Q[i][d]);
+        ck_assert_msg(fabs(m->bi[i] - bi[i]) < 1e-5, "%s: bi[%d]", isa, i);
+        ck_assert_msg(fabs(fgq[i] - gq[i]) < 1e-5 * gq[i], "%s: G_q[%d]", isa, i);
+        ck_assert_msg(fabs(fgbi[i] - gbi[i]) < 1e-5 * gbi[i], "%s: G_bi[%d]", isa, i);
+    }
+    hogmf_model_free(&m);
+}
+END_TEST
+
 START_TEST(test_dot_is_exact_on_small_integers)
 {
     float p[48] __attribute__((aligned(64))) = {0}, q[48] __attribute__((aligned(64))) = {0};
@@ -145,6 +252,7 @@ Suite *sgd_suite(void)
     tcase_add_loop_test(tc, test_gradient_matches_finite_differences, 0, 5);
     tcase_add_test(tc, test_one_step_2x2_by_hand);
     tcase_add_test(tc, test_dot_is_exact_on_small_integers);
+    tcase_add_loop_test(tc, test_adagrad_steps_match_the_rule, 0, 3);
     suite_add_tcase(s, tc);
     return s;
 }
