@@ -22,7 +22,10 @@ BENCH_EPOCHS=${BENCH_EPOCHS:-3}
 BENCH_PARTS=${BENCH_PARTS:-scaling pin}
 BENCH_NAIVE_EPOCHS=${BENCH_NAIVE_EPOCHS:-2}
 BENCH_LOAD_REPEATS=${BENCH_LOAD_REPEATS:-2}
+# One extra short repetition per configuration (run.sh's default of 5 would take most of a
+# 15-minute device slot on the 25M set).
+BENCH_REPS=${BENCH_REPS:-2}
 BENCH_OUT=${BENCH_OUT:-bench/out/scaling16}
 export BENCH_BUILD BENCH_25M BENCH_THREADS BENCH_EPOCHS BENCH_PARTS BENCH_NAIVE_EPOCHS \
-    BENCH_LOAD_REPEATS BENCH_OUT
+    BENCH_LOAD_REPEATS BENCH_REPS BENCH_OUT
 exec sh bench/run.sh
