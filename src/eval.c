@@ -4,15 +4,13 @@
  * result on every run for a given thread count). It never changes the model.
  */
 #include "internal.h"
+#include "simd.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #ifdef _OPENMP
 #include <omp.h>
-#endif
-#if defined(__x86_64__) && defined(__GNUC__)
-#include <immintrin.h>
 #endif
 
 int hogmf__threads(int requested)
@@ -82,44 +80,13 @@ static void eval_range_portable(const hogmf_model *model, const hogmf_rating *x,
     EVAL_BODY(hogmf__dot)
 }
 
-#if defined(__x86_64__) && defined(__GNUC__)
-/* The dot product with hogmf__dot's summation order (16 lane sums, then halves added), in
- * registers and inlined into the loop instead of a call per rating. */
-__attribute__((target("avx512f"))) static inline float dot_avx512(const float *p, const float *q,
-                                                                  uint32_t k)
-{
-    __m512 a = _mm512_setzero_ps();
-    for (uint32_t d = 0; d < k; d += 16)
-        a = _mm512_fmadd_ps(_mm512_load_ps(p + d), _mm512_load_ps(q + d), a);
-    __m256 h = _mm256_add_ps(_mm512_castps512_ps256(a),
-                             _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(a), 1)));
-    __m128 f = _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
-    f = _mm_add_ps(f, _mm_movehl_ps(f, f));
-    f = _mm_add_ss(f, _mm_movehdup_ps(f));
-    return _mm_cvtss_f32(f);
-}
-
-__attribute__((target("avx2,fma"))) static inline float dot_avx2(const float *p, const float *q,
-                                                                 uint32_t k)
-{
-    __m256 lo = _mm256_setzero_ps(), hi = _mm256_setzero_ps();
-    for (uint32_t d = 0; d < k; d += 16) {
-        lo = _mm256_fmadd_ps(_mm256_load_ps(p + d), _mm256_load_ps(q + d), lo);
-        hi = _mm256_fmadd_ps(_mm256_load_ps(p + d + 8), _mm256_load_ps(q + d + 8), hi);
-    }
-    __m256 h = _mm256_add_ps(lo, hi);
-    __m128 f = _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
-    f = _mm_add_ps(f, _mm_movehl_ps(f, f));
-    f = _mm_add_ss(f, _mm_movehdup_ps(f));
-    return _mm_cvtss_f32(f);
-}
-
+#ifdef HOGMF_X86
 __attribute__((target("avx512f"))) static void eval_range_avx512(const hogmf_model *model,
                                                                  const hogmf_rating *x,
                                                                  size_t lo, size_t hi,
                                                                  float limit, eval_acc *acc)
 {
-    EVAL_BODY(dot_avx512)
+    EVAL_BODY(hogmf__dot_avx512)
 }
 
 __attribute__((target("avx2,fma"))) static void eval_range_avx2(const hogmf_model *model,
@@ -127,13 +94,13 @@ __attribute__((target("avx2,fma"))) static void eval_range_avx2(const hogmf_mode
                                                                 size_t hi, float limit,
                                                                 eval_acc *acc)
 {
-    EVAL_BODY(dot_avx2)
+    EVAL_BODY(hogmf__dot_avx2)
 }
 #endif
 
 static eval_range_fn eval_select(void)
 {
-#if defined(__x86_64__) && defined(__GNUC__)
+#ifdef HOGMF_X86
     hogmf_isa isa;
     hogmf_sgd_ctx plain = {0};
     (void)hogmf__sgd_select(&plain, &isa); /* the kernel of the plain step, HOGMF_ISA included */

@@ -8,14 +8,11 @@
  * one pass over p_u and q_i. The order of ratings and threads is decided in schedule.c.
  */
 #include "internal.h"
+#include "simd.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#if defined(__x86_64__) && defined(__GNUC__)
-#include <immintrin.h>
-#define HOGMF_X86 1
-#endif
 
 /* p . q over k floats (k a multiple of 16), 16 partial sums added in a fixed order so the
  * result is the same on every run. Compiled for AVX-512, AVX2 and baseline x86-64 and chosen
@@ -190,17 +187,7 @@ range_avx2(const hogmf_sgd_ctx *c, const hogmf_rating *x, size_t lo, size_t hi, 
         prefetch_rows(P + (size_t)x[ja].u * k, Q + (size_t)x[ja].i * k, k);
         const hogmf_rating s = x[j];
         float *restrict p = P + (size_t)s.u * k, *restrict q = Q + (size_t)s.i * k;
-        __m256 a0 = _mm256_mul_ps(_mm256_load_ps(p), _mm256_load_ps(q));
-        __m256 a1 = _mm256_mul_ps(_mm256_load_ps(p + 8), _mm256_load_ps(q + 8));
-        for (uint32_t d = 16; d < k; d += 16) {
-            a0 = _mm256_fmadd_ps(_mm256_load_ps(p + d), _mm256_load_ps(q + d), a0);
-            a1 = _mm256_fmadd_ps(_mm256_load_ps(p + d + 8), _mm256_load_ps(q + d + 8), a1);
-        }
-        __m256 a = _mm256_add_ps(a0, a1);
-        __m128 h = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
-        h = _mm_add_ps(h, _mm_movehl_ps(h, h));
-        h = _mm_add_ss(h, _mm_movehdup_ps(h));
-        const float e = s.r - (mu + bu[s.u] + bi[s.i] + _mm_cvtss_f32(h));
+        const float e = s.r - (mu + bu[s.u] + bi[s.i] + hogmf__dot_avx2(p, q, k));
         bu[s.u] += lr * (e - lb * bu[s.u]);
         bi[s.i] += lr * (e - lb * bi[s.i]);
         const __m256 vle = _mm256_set1_ps(lr * e);
@@ -287,17 +274,7 @@ range_adagrad_avx2(const hogmf_sgd_ctx *c, const hogmf_rating *x, size_t lo, siz
         prefetch_rows(P + (size_t)x[ja].u * k, Q + (size_t)x[ja].i * k, k);
         const hogmf_rating s = x[j];
         float *restrict p = P + (size_t)s.u * k, *restrict q = Q + (size_t)s.i * k;
-        __m256 a0 = _mm256_mul_ps(_mm256_load_ps(p), _mm256_load_ps(q));
-        __m256 a1 = _mm256_mul_ps(_mm256_load_ps(p + 8), _mm256_load_ps(q + 8));
-        for (uint32_t d = 16; d < k; d += 16) {
-            a0 = _mm256_fmadd_ps(_mm256_load_ps(p + d), _mm256_load_ps(q + d), a0);
-            a1 = _mm256_fmadd_ps(_mm256_load_ps(p + d + 8), _mm256_load_ps(q + d + 8), a1);
-        }
-        __m256 a = _mm256_add_ps(a0, a1);
-        __m128 h = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
-        h = _mm_add_ps(h, _mm_movehl_ps(h, h));
-        h = _mm_add_ss(h, _mm_movehdup_ps(h));
-        const float e = s.r - (mu + bu[s.u] + bi[s.i] + _mm_cvtss_f32(h));
+        const float e = s.r - (mu + bu[s.u] + bi[s.i] + hogmf__dot_avx2(p, q, k));
         const float gbu = -e + lb * bu[s.u], gbi = -e + lb * bi[s.i];
         float eta_p, eta_q, eta_bu, eta_bi;
         ADAGRAD_RATES(c, s, lr, eta_p, eta_q, eta_bu, eta_bi);
@@ -313,14 +290,8 @@ range_adagrad_avx2(const hogmf_sgd_ctx *c, const hogmf_rating *x, size_t lo, siz
             _mm256_store_ps(p + t, _mm256_fnmadd_ps(vep, gp, vp));
             _mm256_store_ps(q + t, _mm256_fnmadd_ps(veq, gq, vq));
         }
-        __m128 fp = _mm_add_ps(_mm256_castps256_ps128(sp), _mm256_extractf128_ps(sp, 1));
-        __m128 fq = _mm_add_ps(_mm256_castps256_ps128(sq), _mm256_extractf128_ps(sq, 1));
-        fp = _mm_add_ps(fp, _mm_movehl_ps(fp, fp));
-        fq = _mm_add_ps(fq, _mm_movehl_ps(fq, fq));
-        fp = _mm_add_ss(fp, _mm_movehdup_ps(fp));
-        fq = _mm_add_ss(fq, _mm_movehdup_ps(fq));
-        c->gp[s.u] += _mm_cvtss_f32(fp) * inv_k;
-        c->gq[s.i] += _mm_cvtss_f32(fq) * inv_k;
+        c->gp[s.u] += hogmf__hsum8(sp) * inv_k;
+        c->gq[s.i] += hogmf__hsum8(sq) * inv_k;
         c->gbu[s.u] += gbu * gbu;
         c->gbi[s.i] += gbi * gbi;
         bu[s.u] -= eta_bu * gbu;

@@ -202,7 +202,9 @@ fi
 # ---------------------------------------------------------------- signals and resume
 
 "$HOGMF" gen --users 2000 --items 1500 --ratings 200000 --seed 9 -o "$T/big.csv" 2>/dev/null
-OPTS="--threads 1 -e 30 -k 16 --order shuffle --seed 4"
+# 300 epochs: long enough (about 1 s) that a signal sent after the first epoch line still
+# finds the job running, also when resuming.
+OPTS="--threads 1 -e 300 -k 16 --order shuffle --seed 4"
 # shellcheck disable=SC2086 # OPTS is a list of options
 hm train -q $OPTS -o "$T/ref" "$T/big.csv"
 expect_rc 0 "uninterrupted reference run"
@@ -230,7 +232,7 @@ stop_after() {
 
 stop_after TERM
 expect_rc 4 "SIGTERM: exit status 4"
-expect_err "stopped by SIGTERM after epoch [0-9]+ of 30; checkpoint written to $T/model.ckpt" \
+expect_err "stopped by SIGTERM after epoch [0-9]+ of 300; checkpoint written to $T/model.ckpt" \
     "SIGTERM: message names the epoch and the default checkpoint MODEL.ckpt"
 check "SIGTERM: no model written" ! -e "$T/model"
 hm checkpoint "$T/model.ckpt"
@@ -240,7 +242,7 @@ check "SIGTERM: checkpoint after an epoch" "${E1:-0}" -ge 1
 
 stop_after INT --resume "$T/model.ckpt"
 expect_rc 4 "SIGINT after resuming: exit status 4"
-expect_err "resuming from $T/model.ckpt after epoch $E1 of 30" "resume: message names the epoch"
+expect_err "resuming from $T/model.ckpt after epoch $E1 of 300" "resume: message names the epoch"
 expect_err "stopped by SIGINT" "SIGINT: message"
 hm checkpoint "$T/model.ckpt"
 E2=$(sed -n 's/^epoch=//p' "$T/out")
