@@ -16,18 +16,32 @@
 #include <time.h>
 #include <unistd.h>
 
-void *hogmf__aligned_calloc(size_t count, size_t size)
+/* count * size rounded up to whole 64-byte lines (at least one); 0 on overflow. */
+static size_t aligned_bytes(size_t count, size_t size)
 {
     if (size && count > SIZE_MAX / size)
-        return NULL;
+        return 0;
     size_t bytes = count * size;
+    if (bytes > SIZE_MAX - 63)
+        return 0;
     bytes = (bytes + 63) & ~(size_t)63;
-    if (bytes == 0)
-        bytes = 64;
+    return bytes ? bytes : 64;
+}
+
+void *hogmf__aligned_alloc(size_t count, size_t size)
+{
+    size_t bytes = aligned_bytes(count, size);
     void *p = NULL;
-    if (posix_memalign(&p, 64, bytes) != 0)
+    if (bytes == 0 || posix_memalign(&p, 64, bytes) != 0)
         return NULL;
-    memset(p, 0, bytes);
+    return p;
+}
+
+void *hogmf__aligned_calloc(size_t count, size_t size)
+{
+    void *p = hogmf__aligned_alloc(count, size);
+    if (p)
+        memset(p, 0, aligned_bytes(count, size));
     return p;
 }
 

@@ -125,6 +125,12 @@ hogmf_idmap *hogmf__idmap_from_ids(const uint32_t *ids, uint32_t count);
 
 /* 64-byte aligned, zeroed allocation of count*size bytes, overflow-checked; free with free(). */
 void *hogmf__aligned_calloc(size_t count, size_t size);
+/* The same, not written: the caller writes every byte, so that a large block's pages are
+ * first touched (and placed, on NUMA machines) by the threads that write them. */
+void *hogmf__aligned_alloc(size_t count, size_t size);
+/* hogmf_model_new with P and Q not written (zero_factors = 0; the caller writes every float,
+ * padding included) or zeroed (1). */
+hogmf_model *hogmf__model_alloc(uint32_t m, uint32_t n, uint32_t k, int zero_factors);
 /* Row stride in floats for k factors: k rounded up to a multiple of 16. */
 static inline uint32_t hogmf__stride(uint32_t k) { return (k + 15u) & ~15u; }
 

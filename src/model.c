@@ -9,6 +9,11 @@
 
 hogmf_model *hogmf_model_new(uint32_t m, uint32_t n, uint32_t k)
 {
+    return hogmf__model_alloc(m, n, k, 1);
+}
+
+hogmf_model *hogmf__model_alloc(uint32_t m, uint32_t n, uint32_t k, int zero_factors)
+{
     if (m == 0 || n == 0 || k == 0 || k > 65536 || m == UINT32_MAX || n == UINT32_MAX)
         return NULL;
     hogmf_model *model = calloc(1, sizeof *model);
@@ -22,8 +27,9 @@ hogmf_model *hogmf_model_new(uint32_t m, uint32_t n, uint32_t k)
     model->params.k = k;
     model->valid_rmse = NAN;
     model->train_rmse = NAN;
-    model->P = hogmf__aligned_calloc((size_t)m * model->stride, sizeof(float));
-    model->Q = hogmf__aligned_calloc((size_t)n * model->stride, sizeof(float));
+    void *(*alloc)(size_t, size_t) = zero_factors ? hogmf__aligned_calloc : hogmf__aligned_alloc;
+    model->P = alloc((size_t)m * model->stride, sizeof(float));
+    model->Q = alloc((size_t)n * model->stride, sizeof(float));
     model->bu = hogmf__aligned_calloc(m, sizeof(float));
     model->bi = hogmf__aligned_calloc(n, sizeof(float));
     model->user_ids = malloc((size_t)m * sizeof(uint32_t));

@@ -76,7 +76,10 @@ hogmf_status hogmf__check_params(const hogmf_params *p, hogmf_error *err)
 }
 
 /* Factors ~ N(0, init_sd^2), each row from its own seeded stream so the result does not
- * depend on the thread count; each thread first-touches the rows it initialises. */
+ * depend on the thread count, and the padding zero. X is not written before (the trainer
+ * allocates it untouched), so each thread first-touches the rows it initialises: on a NUMA
+ * machine the pages of P and Q spread over the threads' nodes in contiguous stretches instead
+ * of all landing on the main thread's. */
 static void init_rows(float *X, uint32_t rows, uint32_t k, uint32_t stride, float sd,
                       uint64_t seed, uint64_t salt, int threads)
 {
@@ -89,6 +92,8 @@ static void init_rows(float *X, uint32_t rows, uint32_t k, uint32_t stride, floa
         float *x = X + (size_t)r * stride;
         for (uint32_t d = 0; d < k; d++)
             x[d] = sd * (float)hogmf__rng_normal(&g);
+        for (uint32_t d = k; d < stride; d++)
+            x[d] = 0.0f;
     }
 }
 
@@ -220,7 +225,8 @@ hogmf_status hogmf_trainer_new(hogmf_ratings *train, const hogmf_ratings *valid,
     hogmf__pin_threads(params->pin, t->threads, params);
     t->best_valid = t->ref_valid = t->best_train = INFINITY;
     t->best_valid_train = NAN;
-    hogmf_model *model = t->model = hogmf_model_new(train->m, train->n, params->k);
+    /* P and Q untouched here: init_rows writes them from the threads. */
+    hogmf_model *model = t->model = hogmf__model_alloc(train->m, train->n, params->k, 0);
     if (!model) {
         st = hogmf__fail(err, HOGMF_ERR_NOMEM, 0,
                          "train: out of memory for %u users x %u items x %u factors", train->m,
