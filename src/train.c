@@ -261,9 +261,16 @@ hogmf_status hogmf_trainer_new(hogmf_ratings *train, const hogmf_ratings *valid,
     model->rmin = rmin;
     model->rmax = rmax;
 
-    /* One global shuffle, so the per-thread chunks are random subsets even when the file is
-     * sorted by user; each epoch then reorders within the chunks. */
-    {
+    /* --order shuffle: one global shuffle, so the per-thread chunks are random subsets even
+     * when the file is sorted by user; each epoch then reorders within the chunks. The tile
+     * grid needs none: it deals the ratings into tiles by random user and item blocks and
+     * sorts each tile by user, so a shuffle would only reorder a user's ratings inside a
+     * tile, which the validation RMSE did not notice (10M bench set, 10 epochs: 0.65641 with
+     * it, 0.65646 without at k=32; 0.64983 and 0.64981 at k=128), while it cost 0.2 s of the
+     * 2.5 s of a whole 10-epoch run at 10M ratings. */
+    const int gridded =
+        params->order == HOGMF_ORDER_BLOCKS || params->schedule == HOGMF_SCHEDULE_BLOCKS;
+    if (!gridded) {
         hogmf_rng g;
         hogmf__rng_seed(&g, params->seed, 0x53687566ull /* "Shuf" */);
         hogmf_rating *x = train->data;
@@ -275,7 +282,7 @@ hogmf_status hogmf_trainer_new(hogmf_ratings *train, const hogmf_ratings *valid,
         }
     }
 
-    if (params->order == HOGMF_ORDER_BLOCKS || params->schedule == HOGMF_SCHEDULE_BLOCKS) {
+    if (gridded) {
         t->grid = hogmf__grid_build(train->data, train->nnz, model->m, model->n,
                                     hogmf__grid_side(model->m, model->n, model->stride, train->nnz,
                                                      t->threads, 1024),
