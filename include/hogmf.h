@@ -475,7 +475,7 @@ void hogmf_seen_free(hogmf_seen *s);
 /* Top-N for the dense users users[0..nusers), in parallel over users (threads as in
  * hogmf_params): for each, the N items with the highest prediction that are not in its
  * seen list (seen may be NULL), best first; ties go to the lower item index. Ranking uses
- * the unclipped prediction, the reported rating is clipped like hogmf_model_predict. Fills
+ * the unclipped prediction; the reported rating is hogmf_model_predict's, bit for bit. Fills
  * items[j*N ...] and ratings[j*N ...] for user j, and count[j] = min(N, unseen items).
  * Returns HOGMF_OK, HOGMF_ERR_INVALID (N == 0, a user index out of range) or
  * HOGMF_ERR_NOMEM. */

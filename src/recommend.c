@@ -155,15 +155,12 @@ static uint32_t top_n(const hogmf_model *model, uint32_t u, const uint32_t *excl
         h[j - 1] = t;
         sift_down(h, j - 1, 0);
     }
-    const float base = model->mu + model->bu[u];
+    /* The reported rating is hogmf_model_predict's, bit for bit (mu + b_u + b_i + p.q summed
+     * in its order; the score above adds the same terms in another order, which can move the
+     * last bit and so the sixth printed digit). */
     for (uint32_t j = 0; j < len; j++) {
-        float r = base + h[j].s;
-        if (!(r >= model->rmin))
-            r = model->rmin;
-        if (r > model->rmax)
-            r = model->rmax;
         items[j] = h[j].i;
-        ratings[j] = r;
+        ratings[j] = hogmf_model_predict(model, u, h[j].i);
     }
     return len;
 }
