@@ -164,6 +164,13 @@ static void range_general(const hogmf_sgd_ctx *c, const hogmf_rating *x, size_t 
  * and a row of k = 128 floats spans eight cache lines. */
 #define PREFETCH_AHEAD 4
 
+/* The rating PREFETCH_AHEAD after j in the rotated visit of x[lo..hi) (hi > lo). */
+static inline size_t ahead(size_t j, size_t lo, size_t hi)
+{
+    return j + PREFETCH_AHEAD < hi ? j + PREFETCH_AHEAD
+                                   : lo + (j + PREFETCH_AHEAD - hi) % (hi - lo);
+}
+
 static inline void prefetch_rows(const float *p, const float *q, uint32_t k)
 {
     for (uint32_t d = 0; d < k; d += 16) {
@@ -183,7 +190,7 @@ range_avx2(const hogmf_sgd_ctx *c, const hogmf_rating *x, size_t lo, size_t hi, 
     const size_t len = hi - lo;
     size_t j = start;
     for (size_t n = 0; n < len; n++) {
-        size_t ja = j + PREFETCH_AHEAD < hi ? j + PREFETCH_AHEAD : lo + (j + PREFETCH_AHEAD - hi) % len;
+        const size_t ja = ahead(j, lo, hi);
         prefetch_rows(P + (size_t)x[ja].u * k, Q + (size_t)x[ja].i * k, k);
         const hogmf_rating s = x[j];
         float *restrict p = P + (size_t)s.u * k, *restrict q = Q + (size_t)s.i * k;
@@ -211,7 +218,7 @@ range_avx512(const hogmf_sgd_ctx *c, const hogmf_rating *x, size_t lo, size_t hi
     const size_t len = hi - lo;
     size_t j = start;
     for (size_t n = 0; n < len; n++) {
-        size_t ja = j + PREFETCH_AHEAD < hi ? j + PREFETCH_AHEAD : lo + (j + PREFETCH_AHEAD - hi) % len;
+        const size_t ja = ahead(j, lo, hi);
         prefetch_rows(P + (size_t)x[ja].u * k, Q + (size_t)x[ja].i * k, k);
         const hogmf_rating s = x[j];
         float *restrict p = P + (size_t)s.u * k, *restrict q = Q + (size_t)s.i * k;
@@ -270,7 +277,7 @@ range_adagrad_avx2(const hogmf_sgd_ctx *c, const hogmf_rating *x, size_t lo, siz
     const size_t len = hi - lo;
     size_t j = start;
     for (size_t n = 0; n < len; n++) {
-        size_t ja = j + PREFETCH_AHEAD < hi ? j + PREFETCH_AHEAD : lo + (j + PREFETCH_AHEAD - hi) % len;
+        const size_t ja = ahead(j, lo, hi);
         prefetch_rows(P + (size_t)x[ja].u * k, Q + (size_t)x[ja].i * k, k);
         const hogmf_rating s = x[j];
         float *restrict p = P + (size_t)s.u * k, *restrict q = Q + (size_t)s.i * k;

@@ -28,6 +28,14 @@ const char *temp_path(const char *suffix)
     return buf;
 }
 
+void use_isa(const char *isa)
+{
+    if (isa)
+        setenv("HOGMF_ISA", isa, 1);
+    else
+        unsetenv("HOGMF_ISA");
+}
+
 int main(void)
 {
     SRunner *sr = srunner_create(ratings_suite());

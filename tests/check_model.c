@@ -268,10 +268,7 @@ static const char *const isas[] = {"portable", "avx2", NULL};
 START_TEST(test_evaluate_matches_independent_sums)
 {
     enum { M = 40, N = 30, K = 40 };
-    if (isas[_i])
-        setenv("HOGMF_ISA", isas[_i], 1); /* this test runs in its own process */
-    else
-        unsetenv("HOGMF_ISA");
+    use_isa(isas[_i]);
     hogmf_model *m = hogmf_model_new(M, N, K);
     ck_assert_ptr_nonnull(m);
     uint64_t s = 17;

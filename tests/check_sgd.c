@@ -137,10 +137,7 @@ static const char *const adagrad_isas[] = {"portable", "avx2", NULL};
 START_TEST(test_adagrad_steps_match_the_rule)
 {
     enum { M = 3, N = 2, K = 20, NR = 6 };
-    if (adagrad_isas[_i])
-        setenv("HOGMF_ISA", adagrad_isas[_i], 1); /* this test runs in its own process */
-    else
-        unsetenv("HOGMF_ISA");
+    use_isa(adagrad_isas[_i]);
     hogmf_model *m = hogmf_model_new(M, N, K);
     ck_assert_ptr_nonnull(m);
     const uint32_t S = m->stride;

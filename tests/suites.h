@@ -29,5 +29,8 @@ Suite *tune_suite(void);    /* check_tune.c: the search, reproducible best trial
 const char *fixture(const char *name);
 /* A fresh temporary file path under $TMPDIR (default /tmp) with the given suffix. */
 const char *temp_path(const char *suffix);
+/* Sets HOGMF_ISA to isa ("portable", "avx2"), or unsets it for NULL (the best kernel). The
+ * library reads it once per process; Check runs each test in its own process. */
+void use_isa(const char *isa);
 
 #endif
