@@ -224,10 +224,12 @@ train() {
         die "training $name failed"
     fi
     rm -f "$MODEL_TMP"
-    ups=$({ field updates_per_second <"$log"; cat "$LOGS/$name.reps" 2>/dev/null; } | median)
-    # The fastest epoch of the run and its repetitions: the least disturbed by the host.
-    best=$({ field updates_per_second <"$log"; cat "$LOGS/$name.reps" 2>/dev/null; } |
-        sort -g | tail -n 1)
+    # Speeds of the run's epochs and of its repetitions: their median, and the fastest (the
+    # epoch least disturbed by the host).
+    speeds=$({ field updates_per_second <"$log"; cat "$LOGS/$name.reps" 2>/dev/null; } |
+        grep -v '^null$' | sort -g)
+    ups=$(printf '%s\n' "$speeds" | median)
+    best=$(printf '%s\n' "$speeds" | tail -n 1)
     sec=$(field epoch_seconds <"$log" | median)
     rss=$(field max_rss_kib <"$LOGS/$name.rss")
     wall=$(field wall_seconds <"$LOGS/$name.rss")

@@ -101,9 +101,7 @@ __attribute__((target("avx2,fma"))) static void eval_range_avx2(const hogmf_mode
 static eval_range_fn eval_select(void)
 {
 #ifdef HOGMF_X86
-    hogmf_isa isa;
-    hogmf_sgd_ctx plain = {0};
-    (void)hogmf__sgd_select(&plain, &isa); /* the kernel of the plain step, HOGMF_ISA included */
+    const hogmf_isa isa = hogmf__isa(); /* the plain step's, HOGMF_ISA included */
     if (isa == HOGMF_ISA_AVX512)
         return eval_range_avx512;
     if (isa == HOGMF_ISA_AVX2)

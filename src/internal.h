@@ -199,6 +199,9 @@ typedef void (*hogmf_sgd_range_fn)(const hogmf_sgd_ctx *c, const hogmf_rating *x
  * AdaGrad without AVX2); *isa (may be NULL) tells which. */
 hogmf_sgd_range_fn hogmf__sgd_select(const hogmf_sgd_ctx *c, hogmf_isa *isa);
 const char *hogmf__isa_name(hogmf_isa isa);
+/* The instruction set the plain step uses on this machine (cpuid, once); HOGMF_ISA=portable
+ * or avx2 in the environment lowers it (for benchmarks and tests). */
+hogmf_isa hogmf__isa(void);
 /* Sets flush-to-zero and denormals-are-zero in each of `threads` OpenMP threads. */
 void hogmf__flush_denormals(int threads);
 

@@ -117,9 +117,9 @@ hogmf_grid *hogmf__grid_build(hogmf_rating *x, size_t nnz, uint32_t m, uint32_t 
      * next rating then comes 8 updates later, while its row of P is still in L1, yet no two
      * neighbouring updates share a row (which would chain them through store forwarding).
      * Measured on the 10M bench set, one thread: k=32 78 vs 61 Mupd/s unsorted, k=128 21.5
-     * vs 20.4 (README, Results). HOGMF_TILE_LANES=0 keeps the shuffled order (W=1: sorted).
+     * vs 20.4 (README, Results). HOGMF_TILE_LANES=0 keeps the order the ratings were dealt in (W=1: sorted).
      * The sort is a counting sort on the user's rank inside its block (stable, so a user's
-     * ratings keep their shuffled order): O(len) per tile where qsort took a third of the
+     * ratings keep the order they were dealt in): O(len) per tile where qsort took a third of the
      * set-up time. */
     {
         const char *env = getenv("HOGMF_TILE_LANES");
@@ -384,11 +384,9 @@ static void epoch_blocks(const hogmf_sgd_ctx *c, hogmf_sgd_range_fn fn, hogmf_ra
                     if (take == tiles)
                         row_busy[b] = 0;
                 }
-                if (take < tiles) {
-                    /* stays in its user block */
-                } else if (remaining == 0) {
+                if (take == tiles && remaining == 0) {
                     finished = 1;
-                } else {
+                } else if (take == tiles) {
                     size_t s = (size_t)hogmf__rng_below(&g, tiles);
                     for (size_t j = 0; j < tiles; j++) {
                         size_t t = (s + j) % tiles;

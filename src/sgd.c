@@ -13,7 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-
 /* p . q over k floats (k a multiple of 16), 16 partial sums added in a fixed order so the
  * result is the same on every run. Compiled for AVX-512, AVX2 and baseline x86-64 and chosen
  * when the program loads (the evaluation pass and predict spend their time here). */
@@ -252,18 +251,13 @@ range_avx512(const hogmf_sgd_ctx *c, const hogmf_rating *x, size_t lo, size_t hi
  * the rating PREFETCH_AHEAD on prefetched. AVX2 only: an AVX-512 copy of it ran 15% slower on
  * the reference machine (10M bench set, one thread: 56 against 67 Mupd/s at k=32, 22.6
  * against 26.1 at k=128), against 17.5 and 6.2 for the general loop. */
-#define ADAGRAD_RATES(c, s, lr, ep, eq, ebu, ebi)                                                \
-    do {                                                                                         \
-        __m128 acc_ = _mm_set_ps((c)->gbi[(s).i], (c)->gbu[(s).u], (c)->gq[(s).i],               \
-                                 (c)->gp[(s).u]);                                                \
-        __m128 rate_ = _mm_div_ps(_mm_set1_ps(lr), _mm_sqrt_ps(acc_));                           \
-        float r_[4];                                                                             \
-        _mm_storeu_ps(r_, rate_);                                                                \
-        ep = r_[0];                                                                              \
-        eq = r_[1];                                                                              \
-        ebu = r_[2];                                                                             \
-        ebi = r_[3];                                                                             \
-    } while (0)
+/* rate[0..3] = lr / sqrt of the accumulators of p_u, q_i, b_u and b_i, in one vector. */
+__attribute__((target("avx2,fma"))) static inline void
+adagrad_rates(const hogmf_sgd_ctx *c, hogmf_rating s, float lr, float rate[4])
+{
+    const __m128 acc = _mm_set_ps(c->gbi[s.i], c->gbu[s.u], c->gq[s.i], c->gp[s.u]);
+    _mm_storeu_ps(rate, _mm_div_ps(_mm_set1_ps(lr), _mm_sqrt_ps(acc)));
+}
 
 __attribute__((target("avx2,fma"))) static void
 range_adagrad_avx2(const hogmf_sgd_ctx *c, const hogmf_rating *x, size_t lo, size_t hi,
@@ -283,10 +277,10 @@ range_adagrad_avx2(const hogmf_sgd_ctx *c, const hogmf_rating *x, size_t lo, siz
         float *restrict p = P + (size_t)s.u * k, *restrict q = Q + (size_t)s.i * k;
         const float e = s.r - (mu + bu[s.u] + bi[s.i] + hogmf__dot_avx2(p, q, k));
         const float gbu = -e + lb * bu[s.u], gbi = -e + lb * bi[s.i];
-        float eta_p, eta_q, eta_bu, eta_bi;
-        ADAGRAD_RATES(c, s, lr, eta_p, eta_q, eta_bu, eta_bi);
+        float eta[4]; /* p, q, b_u, b_i */
+        adagrad_rates(c, s, lr, eta);
         const __m256 vne = _mm256_set1_ps(-e);
-        const __m256 vep = _mm256_set1_ps(eta_p), veq = _mm256_set1_ps(eta_q);
+        const __m256 vep = _mm256_set1_ps(eta[0]), veq = _mm256_set1_ps(eta[1]);
         __m256 sp = _mm256_setzero_ps(), sq = _mm256_setzero_ps();
         for (uint32_t t = 0; t < k; t += 8) {
             const __m256 vp = _mm256_load_ps(p + t), vq = _mm256_load_ps(q + t);
@@ -301,17 +295,14 @@ range_adagrad_avx2(const hogmf_sgd_ctx *c, const hogmf_rating *x, size_t lo, siz
         c->gq[s.i] += hogmf__hsum8(sq) * inv_k;
         c->gbu[s.u] += gbu * gbu;
         c->gbi[s.i] += gbi * gbi;
-        bu[s.u] -= eta_bu * gbu;
-        bi[s.i] -= eta_bi * gbi;
+        bu[s.u] -= eta[2] * gbu;
+        bi[s.i] -= eta[3] * gbi;
         j = j + 1 == hi ? lo : j + 1;
     }
 }
-#undef ADAGRAD_RATES
 #endif
 
-/* The instruction set the plain step uses on this machine; HOGMF_ISA=portable|avx2|avx512
- * in the environment lowers it (for benchmarks and tests). */
-static hogmf_isa detect_isa(void)
+hogmf_isa hogmf__isa(void)
 {
     static hogmf_isa cached = (hogmf_isa)-1;
     if ((int)cached >= 0)
@@ -344,22 +335,17 @@ const char *hogmf__isa_name(hogmf_isa isa)
 
 hogmf_sgd_range_fn hogmf__sgd_select(const hogmf_sgd_ctx *c, hogmf_isa *isa_out)
 {
-    hogmf_isa isa = detect_isa();
+    hogmf_isa isa = hogmf__isa();
     if (c->l1_p > 0 || c->l1_q > 0 || c->nonneg || (c->gp && isa == HOGMF_ISA_PORTABLE)) {
         if (isa_out)
             *isa_out = HOGMF_ISA_PORTABLE;
         return range_general;
     }
-    if (isa_out)
-        *isa_out = isa;
+    if (isa_out) /* AdaGrad here means AVX2 or better: its AVX2 loop */
+        *isa_out = c->gp ? HOGMF_ISA_AVX2 : isa;
 #ifdef HOGMF_X86
-    if (c->gp) {
-        if (isa_out)
-            *isa_out = HOGMF_ISA_AVX2;
+    if (c->gp)
         return range_adagrad_avx2;
-    }
-#endif
-#ifdef HOGMF_X86
     if (isa == HOGMF_ISA_AVX512)
         return range_avx512;
     if (isa == HOGMF_ISA_AVX2)
@@ -370,5 +356,5 @@ hogmf_sgd_range_fn hogmf__sgd_select(const hogmf_sgd_ctx *c, hogmf_isa *isa_out)
 
 const char *hogmf_kernel_name(void)
 {
-    return hogmf__isa_name(detect_isa());
+    return hogmf__isa_name(hogmf__isa());
 }
