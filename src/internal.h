@@ -253,6 +253,17 @@ hogmf_rating *hogmf__remap(const hogmf_model *model, const hogmf_ratings *set, s
  * reporting through params->log when some could not be bound (they stay unbound). */
 int hogmf__pin_threads(hogmf_pin pin, int threads, const hogmf_params *params);
 
+/* The baseline estimates the biases start from (train.c init_biases): alternating sweeps
+ * and the shrinkage, in ratings, towards zero. */
+#define HOGMF_BIAS_SWEEPS 2
+#define HOGMF_BIAS_SHRINK 10.0
+/* Writes the baseline estimates of bu[0..m) and bi[0..n) for the ratings x[0..nnz) (model
+ * indices) with mean mu. With a grid (x in its tile order) the sweeps run on `threads`
+ * threads; without one (NULL) on one. The sums are in double and in an order that does not
+ * depend on the thread count. Returns 0, or -1 when out of memory (bu and bi untouched). */
+int hogmf__bias_baseline(const hogmf_rating *x, size_t nnz, uint32_t m, uint32_t n, float mu,
+                         const hogmf_grid *g, int threads, float *bu, float *bi);
+
 /* Checks every training parameter against its documented range (train.c); the MPI driver
  * uses the same checks. */
 hogmf_status hogmf__check_params(const hogmf_params *p, hogmf_error *err);
@@ -264,11 +275,21 @@ hogmf_status hogmf__check_params(const hogmf_params *p, hogmf_error *err);
 hogmf_status hogmf__check_divergence(const hogmf_params *p, uint32_t epoch, size_t nonfinite,
                                      double train_rmse, double best_train, int has_valid,
                                      double valid_rmse, double best_valid, hogmf_error *err);
+/* The best training RMSE as the divergence guard compares with it: never below 1% of the
+ * ratings' range, so that a model that fits its ratings almost exactly (RMSE 1e-7 growing to
+ * 3e-7 on a tiny matrix with --reg 0) is not taken for one that diverged. */
+static inline double hogmf__divergence_floor(float rmin, float rmax, double best_train)
+{
+    const double range = (double)rmax - (double)rmin, floor = 0.01 * (range > 1.0 ? range : 1.0);
+    return best_train > floor ? best_train : floor;
+}
 /* Bold driver: the next learning rate (x1.05 after an improvement of the monitored RMSE,
  * x0.5 otherwise); updates *last_monitor. */
 float hogmf__bold_driver(float lr, double monitor, double *last_monitor);
 /* Patience bookkeeping: resets *since when valid_rmse improves on *ref_valid by a relative
- * tol; returns 1 when patience epochs have passed without such an improvement. */
+ * tol. Returns 1 (stop) when patience epochs have passed without such an improvement and
+ * valid_rmse is above *ref_valid by a relative tol (the curve turned upwards), or when twice
+ * patience epochs have passed (a flat curve); 0 with patience 0. */
 int hogmf__patience_spent(const hogmf_params *p, double valid_rmse, double *ref_valid,
                           uint32_t *since);
 

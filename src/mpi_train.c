@@ -546,6 +546,29 @@ hogmf_status hogmf_mpi_trainer_new(MPI_Comm comm, const hogmf_ratings *train,
     t->mu = (float)(sum / (double)t->nnz);
     t->rmin = lo;
     t->rmax = hi;
+    /* Biases start at their baseline estimates, as in train.c. Every rank holds the whole
+     * training set, so each computes them all (the same numbers everywhere) and keeps the
+     * rows of its user block and of the item block it starts with. */
+    float *bu0 = malloc(((size_t)t->m + 1) * sizeof *bu0);
+    float *bi0 = malloc(((size_t)t->n + 1) * sizeof *bi0);
+    if (!bu0 || !bi0 || hogmf__bias_baseline(train->data, train->nnz, t->m, t->n, t->mu, NULL,
+                                             1, bu0, bi0) != 0)
+        st = hogmf__fail(&e, HOGMF_ERR_NOMEM, 0, "train: out of memory");
+    else {
+        for (uint32_t j = 0; j < t->nu; j++)
+            t->bu[j] = bu0[t->uperm[t->ustart[rank] + j]];
+        for (uint32_t j = 0; j < item_rows(t, (uint32_t)rank); j++)
+            t->buf[0].bi[j] = bi0[t->iperm[t->istart[rank] + j]];
+    }
+    free(bu0);
+    free(bi0);
+    st = agree(comm, rank, st, &e);
+    if (st != HOGMF_OK) {
+        hogmf_mpi_trainer_free(&t);
+        if (err)
+            *err = e;
+        return st;
+    }
     if (params->pin != HOGMF_PIN_NONE && rank == 0)
         hogmf__log(params, 1, "under MPI, threads are not pinned by hogmf; bind ranks with "
                               "mpirun (--bind-to, --map-by) instead");
@@ -754,7 +777,8 @@ hogmf_status hogmf_mpi_trainer_epoch(hogmf_mpi_trainer *t, hogmf_epoch_stats *st
 
     /* From here on as hogmf_trainer_epoch; every rank sees the same numbers. */
     hogmf_status st = hogmf__check_divergence(
-        params, epoch, (size_t)(sums[2] + sums[5]), es.train_rmse, t->best_train, t->vnnz > 0,
+        params, epoch, (size_t)(sums[2] + sums[5]), es.train_rmse,
+        hogmf__divergence_floor(t->rmin, t->rmax, t->best_train), t->vnnz > 0,
         es.valid_rmse, t->best_valid, err);
     if (st != HOGMF_OK)
         return st;

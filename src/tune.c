@@ -144,8 +144,6 @@ static hogmf_status run_trial(const hogmf_ratings *const *train, hogmf_ratings *
     if (!tr)
         return hogmf__fail(err, HOGMF_ERR_NOMEM, 0, "tune: out of memory");
     hogmf_params p = t->params;
-    const uint32_t patience = p.patience;
-    const double tol = p.tol;
     p.threads = threads;
     p.patience = 0; /* the trial stops on the mean over the splits, below */
     double t0 = now_seconds(), best = INFINITY, ref = INFINITY;
@@ -173,12 +171,8 @@ static hogmf_status run_trial(const hogmf_ratings *const *train, hogmf_ratings *
             best = mean;
             best_epoch = e;
         }
-        if (mean < ref * (1.0 - tol)) {
-            ref = mean;
-            since = 0;
-        } else if (patience && ++since >= patience) {
-            break;
-        }
+        if (hogmf__patience_spent(&t->params, mean, &ref, &since))
+            break; /* the trainer's own rule, on the mean over the splits */
     }
     for (uint32_t s = 0; s < splits; s++)
         hogmf_trainer_free(&tr[s]);

@@ -156,6 +156,7 @@ static void planted(uint32_t m, uint32_t n, double obs, size_t nvalid, uint64_t 
     free(Q);
 }
 
+/* _i = 0: a plain decaying rate; 1: the default per-row adaptive rate at its default rate. */
 START_TEST(test_planted_low_rank_recovered)
 {
     hogmf_ratings train, valid;
@@ -163,7 +164,11 @@ START_TEST(test_planted_low_rank_recovered)
     hogmf_params p = quiet_params();
     p.k = 8;
     p.epochs = 60;
-    p.lr = 0.01f;
+    if (_i == 0) {
+        p.schedule_lr = HOGMF_LR_DECAY;
+        p.lr = 0.01f;
+        p.lr_decay = 0.05f;
+    }
     p.lambda_b = p.lambda_p = p.lambda_q = 0.01f;
     p.patience = 0;
     hogmf_model *model = NULL;
@@ -171,8 +176,8 @@ START_TEST(test_planted_low_rank_recovered)
     ck_assert_int_eq(hogmf_train(&train, &valid, &p, &model, &err), HOGMF_OK);
     /* The noise has sd 0.1, so no model can do much better than 0.1 on held-out cells;
      * the ratings themselves spread with sd of about 1.2. */
-    ck_assert_msg(model->valid_rmse < 0.13, "held-out RMSE %.4f, noise level 0.1",
-                  model->valid_rmse);
+    ck_assert_msg(model->valid_rmse < 0.13, "schedule %d: held-out RMSE %.4f, noise level 0.1",
+                  (int)p.schedule_lr, model->valid_rmse);
     double rmse;
     ck_assert_int_eq(hogmf_evaluate(model, &valid, 1, &rmse, NULL, NULL, &err), HOGMF_OK);
     ck_assert_msg(fabs(rmse - model->valid_rmse) < 1e-9, "evaluate %.6f vs reported %.6f", rmse,
@@ -378,6 +383,91 @@ START_TEST(test_bad_parameters_rejected)
 }
 END_TEST
 
+/* The stopping rule on given validation curves, against stop epochs worked out by hand:
+ * patience 3, tol 1e-3. A plateau within tol that then falls again must not stop (the old
+ * rule stopped it after 3 flat epochs); a curve that turns upwards stops `patience` epochs
+ * after its best; a curve that only sits flat stops after twice `patience`. */
+static uint32_t stop_epoch(const double *vcurve, uint32_t len)
+{
+    hogmf_params p = hogmf_params_default();
+    p.patience = 3;
+    p.tol = 1e-3;
+    double ref = INFINITY;
+    uint32_t since = 0;
+    for (uint32_t e = 0; e < len; e++)
+        if (hogmf__patience_spent(&p, vcurve[e], &ref, &since))
+            return e + 1;
+    return 0; /* ran to the end */
+}
+
+START_TEST(test_stopping_rule_on_curves)
+{
+    /* falls, rests on a plateau for 4 epochs (changes below tol), falls again */
+    const double plateau[] = {1.0, 0.95, 0.94, 0.9399, 0.9398, 0.9399, 0.9397, 0.93, 0.92, 0.91};
+    ck_assert_uint_eq(stop_epoch(plateau, 10), 0);
+    /* best at epoch 4, then rising by more than tol: stops at 4 + 3 */
+    const double rising[] = {1.0, 0.95, 0.93, 0.92, 0.925, 0.93, 0.935, 0.94, 0.95, 0.96};
+    ck_assert_uint_eq(stop_epoch(rising, 10), 7);
+    /* reaches 0.9 at epoch 3, then flat within tol for good: stops at 3 + 2 * 3 */
+    const double flat[] = {1.0, 0.95, 0.9, 0.9, 0.9001, 0.8999, 0.9, 0.9, 0.9, 0.9, 0.9, 0.9};
+    ck_assert_uint_eq(stop_epoch(flat, 12), 9);
+    /* slow creep below tol per epoch adds up past tol and counts as progress: no stop */
+    const double creep[] = {1.0, 0.9, 0.8996, 0.8992, 0.8988, 0.8984, 0.898, 0.8976, 0.8972,
+                            0.8968, 0.8964, 0.896};
+    ck_assert_uint_eq(stop_epoch(creep, 12), 0);
+    /* patience 0 never stops */
+    hogmf_params p = hogmf_params_default();
+    p.patience = 0;
+    double ref = INFINITY;
+    uint32_t since = 0;
+    for (int e = 0; e < 10; e++)
+        ck_assert_int_eq(hogmf__patience_spent(&p, rising[e], &ref, &since), 0);
+}
+END_TEST
+
+/* The divergence guard compares with the best training RMSE, floored at 1% of the ratings'
+ * range: growth from 1e-7 to 3e-7 is not divergence, growth past twice a real best is. */
+START_TEST(test_divergence_floor)
+{
+    hogmf_params p = hogmf_params_default();
+    hogmf_error err = {0};
+    ck_assert_double_eq_tol(hogmf__divergence_floor(1, 5, 1e-7), 0.04, 1e-12);
+    ck_assert_double_eq_tol(hogmf__divergence_floor(0, 0.5f, 1e-7), 0.01, 1e-12);
+    ck_assert_double_eq_tol(hogmf__divergence_floor(1, 5, 0.8), 0.8, 1e-12);
+    ck_assert_int_eq(hogmf__check_divergence(&p, 9, 0, 3e-7, hogmf__divergence_floor(1, 5, 1e-7),
+                                             0, NAN, INFINITY, &err),
+                     HOGMF_OK);
+    ck_assert_int_eq(hogmf__check_divergence(&p, 9, 0, 1.7, hogmf__divergence_floor(1, 5, 0.8),
+                                             0, NAN, INFINITY, &err),
+                     HOGMF_ERR_DIVERGED);
+}
+END_TEST
+
+/* The defaults with --reg 0 and enough epochs fit the 18 known cells of the 4x5 example
+ * exactly (the issue's case: the old decay defaults ended at a training RMSE of 0.11). */
+START_TEST(test_defaults_fit_small_matrix_without_reg)
+{
+    unsigned char mask[20];
+    memset(mask, 1, sizeof mask);
+    mask[2] = mask[19] = 0;
+    hogmf_params p = quiet_params();
+    p.lambda_b = p.lambda_p = p.lambda_q = 0; /* --reg 0 */
+    p.tol = 0;
+    p.epochs = 2000;
+    hogmf_model *m = train_dense(mask, NAN, 0, &p);
+    double sse = 0;
+    for (int c = 0; c < 20; c++)
+        if (mask[c]) {
+            double e = seed_matrix[c / 5][c % 5] - predict_cell(m, c / 5, c % 5);
+            sse += e * e;
+        }
+    double rmse = sqrt(sse / 18);
+    ck_assert_msg(rmse < 0.01, "defaults with --reg 0: train RMSE %.5f on the 18 known cells",
+                  rmse);
+    hogmf_model_free(&m);
+}
+END_TEST
+
 Suite *train_suite(void)
 {
     Suite *s = suite_create("train");
@@ -385,12 +475,15 @@ Suite *train_suite(void)
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, test_unobserved_cells_change_nothing);
     tcase_add_test(tc, test_seed_matrix_fits_known_cells);
-    tcase_add_test(tc, test_planted_low_rank_recovered);
+    tcase_add_loop_test(tc, test_planted_low_rank_recovered, 0, 2);
     tcase_add_test(tc, test_one_thread_is_deterministic);
     tcase_add_test(tc, test_hogwild_threads_match_one_thread);
     tcase_add_test(tc, test_early_stopping_keeps_best_epoch);
     tcase_add_test(tc, test_divergence_is_reported);
     tcase_add_test(tc, test_bad_parameters_rejected);
+    tcase_add_test(tc, test_stopping_rule_on_curves);
+    tcase_add_test(tc, test_divergence_floor);
+    tcase_add_test(tc, test_defaults_fit_small_matrix_without_reg);
     tcase_add_loop_test(tc, test_training_keeps_the_set_meaning, 0, 2);
     suite_add_tcase(s, tc);
     return s;
