@@ -2,7 +2,7 @@
  * cmd_plot.c - `hogmf plot LOG.jsonl... -o curve.png`: training curves (train and validation
  * RMSE per epoch) from `train --log` files or `train --json` event streams, drawn by gnuplot
  * (run through a pipe with a generated script; the data goes inline). Nothing the user gave
- * reaches gnuplot as code: the picture goes to gnuplot's standard output, a file opened here,
+ * reaches gnuplot as code: the picture goes to gnuplot's standard output (a temporary file),
  * so OUT is never named in the script, and titles are quoted with control characters
  * (a newline would end the command) replaced. It parses only the flat JSON objects hogmf
  * writes, and writes the picture atomically.
@@ -11,7 +11,6 @@
 #include "cli.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <math.h>
 #include <signal.h>
@@ -399,20 +398,13 @@ static void write_script(FILE *gp, const curve *cs, int nc, int svg, unsigned w,
     fputs("\n", gp);
 }
 
-/* Runs gnuplot with the script on its standard input and tmp, created here (the folder
- * must exist), as its standard output. */
-static int run_gnuplot(const char *gnuplot, const curve *cs, int nc, const char *tmp, int svg,
+/* Runs gnuplot with the script on its standard input and ofd as its standard output. */
+static int run_gnuplot(const char *gnuplot, const curve *cs, int nc, int ofd, int svg,
                        unsigned w, unsigned h, const char *title)
 {
-    int ofd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-    if (ofd < 0) {
-        fprintf(stderr, "hogmf: %s: cannot create: %s\n", tmp, strerror(errno));
-        return EXIT_INTERNAL;
-    }
     int pfd[2];
     if (pipe(pfd) != 0) {
         fprintf(stderr, "hogmf: cannot run %s: %s\n", gnuplot, strerror(errno));
-        close(ofd);
         return EXIT_INTERNAL;
     }
     signal(SIGPIPE, SIG_IGN); /* a gnuplot that dies early is reported by its status */
@@ -428,7 +420,6 @@ static int run_gnuplot(const char *gnuplot, const curve *cs, int nc, const char 
         _exit(127);
     }
     close(pfd[0]);
-    close(ofd);
     if (pid < 0) {
         fprintf(stderr, "hogmf: cannot run %s: %s\n", gnuplot, strerror(errno));
         close(pfd[1]);
@@ -454,11 +445,33 @@ static int run_gnuplot(const char *gnuplot, const curve *cs, int nc, const char 
         return EXIT_INTERNAL;
     }
     struct stat sb;
-    if (stat(tmp, &sb) != 0 || sb.st_size == 0) {
-        fprintf(stderr, "hogmf: %s wrote no picture to %s\n", gnuplot, tmp);
+    if (fstat(ofd, &sb) != 0 || sb.st_size == 0) {
+        fprintf(stderr, "hogmf: %s wrote no picture\n", gnuplot);
         return EXIT_INTERNAL;
     }
     return EXIT_OK;
+}
+
+/* Copies the picture gnuplot drew into pic to out (hogmf_write_file_atomic). */
+static int write_picture(FILE *pic, const char *out)
+{
+    struct stat sb;
+    char *buf = NULL;
+    hogmf_error err = {0};
+    if (fstat(fileno(pic), &sb) != 0 || !(buf = malloc((size_t)sb.st_size))) {
+        fprintf(stderr, "hogmf: out of memory for the picture\n");
+        return EXIT_INTERNAL;
+    }
+    rewind(pic);
+    int rc = EXIT_OK;
+    if (fread(buf, 1, (size_t)sb.st_size, pic) != (size_t)sb.st_size) {
+        fprintf(stderr, "hogmf: cannot read back the picture: %s\n", strerror(errno));
+        rc = EXIT_INTERNAL;
+    } else if (hogmf_write_file_atomic(out, buf, (size_t)sb.st_size, &err) != HOGMF_OK) {
+        rc = cli_report(&err, 1);
+    }
+    free(buf);
+    return rc;
 }
 
 /* ---------------------------------------------------------------- the command */
@@ -520,7 +533,8 @@ int cmd_plot(int argc, char **argv)
     }
     int nc = argc - optind, rc = EXIT_OK;
     curve *cs = calloc((size_t)nc, sizeof *cs);
-    char *gnuplot = NULL, *tmp = NULL;
+    char *gnuplot = NULL;
+    FILE *pic = NULL;
     if (!cs) {
         fprintf(stderr, "hogmf: out of memory\n");
         return EXIT_INTERNAL;
@@ -543,13 +557,14 @@ int cmd_plot(int argc, char **argv)
         rc = EXIT_INTERNAL;
         goto done;
     }
-    /* gnuplot writes a temporary file next to OUT, renamed into place when it succeeds. */
-    tmp = malloc(olen + 32);
-    if (!tmp) {
+    /* gnuplot draws into an unnamed temporary file; the picture is then written to OUT as
+     * every output is (atomically, keeping a replaced file's mode, through a symlink). */
+    pic = tmpfile();
+    if (!pic) {
+        fprintf(stderr, "hogmf: cannot create a temporary file: %s\n", strerror(errno));
         rc = EXIT_INTERNAL;
         goto done;
     }
-    snprintf(tmp, olen + 32, "%s.tmp.%ld%s", out, (long)getpid(), svg ? ".svg" : ".png");
     char deftitle[512];
     if (!title) {
         if (nc == 1)
@@ -558,14 +573,10 @@ int cmd_plot(int argc, char **argv)
             snprintf(deftitle, sizeof deftitle, "hogmf training curves");
         title = deftitle;
     }
-    rc = run_gnuplot(gnuplot, cs, nc, tmp, svg, w, h, title);
-    if (rc == EXIT_OK && rename(tmp, out) != 0) {
-        fprintf(stderr, "hogmf: %s: cannot rename into place: %s\n", out, strerror(errno));
-        rc = EXIT_INTERNAL;
-    }
-    if (rc != EXIT_OK)
-        unlink(tmp);
-    else
+    rc = run_gnuplot(gnuplot, cs, nc, fileno(pic), svg, w, h, title);
+    if (rc == EXIT_OK)
+        rc = write_picture(pic, out);
+    if (rc == EXIT_OK)
         fprintf(stderr, "hogmf: wrote %s (%zu epochs from %d log%s)\n", out, points, nc,
                 nc > 1 ? "s" : "");
 done:
@@ -576,6 +587,7 @@ done:
     }
     free(cs);
     free(gnuplot);
-    free(tmp);
+    if (pic)
+        fclose(pic);
     return rc;
 }
