@@ -255,6 +255,14 @@ int cmd_train(int argc, char **argv)
     } else if (!batch.checkpoint) {
         batch.checkpoint = batch.resume;
     }
+#ifdef HOGMF_MPI
+    if (cli_mpi_rank() > 0) { /* under mpirun only rank 0 prints and writes files */
+        ctx.quiet = 1;
+        ctx.json = 0;
+        ctx.log_path = NULL;
+    }
+#endif
+    cli_out_init(&ctx.out, ctx.quiet, ctx.json);
     /* No output may be an input or another output, and each must be creatable now, not
      * after the last epoch. The checkpoint may be the --resume file (it goes on there). */
     const cli_path ins[] = {{"TRAIN_FILE", train_path}, {"--validate file", valid_path},
@@ -269,14 +277,6 @@ int cmd_train(int argc, char **argv)
         if (outs[j].path && outs[j].path != default_ckpt &&
             (prc = cli_check_creatable("train", outs[j].what, outs[j].path)))
             return prc;
-#ifdef HOGMF_MPI
-    if (cli_mpi_rank() > 0) { /* under mpirun only rank 0 prints and writes files */
-        ctx.quiet = 1;
-        ctx.json = 0;
-        ctx.log_path = NULL;
-    }
-#endif
-    cli_out_init(&ctx.out, ctx.quiet, ctx.json);
 
     hogmf_ratings all = {0}, train = {0}, valid = {0};
     hogmf_model *model = NULL;
@@ -298,8 +298,9 @@ int cmd_train(int argc, char **argv)
     } else {
         train = all;
         memset(&all, 0, sizeof all);
-        if (valid_path && ((rc = cli_memory_check_read(&ctx.out, &batch, valid_path)) != EXIT_OK ||
-                           (rc = read_set(&ctx.out, valid_path, fmt, batch.max_memory, &valid)) != EXIT_OK))
+        if (valid_path &&
+            ((rc = cli_memory_check_read(&ctx.out, &batch, valid_path)) != EXIT_OK ||
+             (rc = read_set(&ctx.out, valid_path, fmt, batch.max_memory, &valid)) != EXIT_OK))
             goto done;
     }
     if (valid.nnz == 0 && p.patience > 0 && !ctx.quiet && (holdout > 0 || valid_path))

@@ -116,10 +116,16 @@ int cli_default_threads(void)
 
 int cli_unknown_option(const char *cmd, char **argv)
 {
-    /* A short option inside a group (-qZ) is named alone; a long one as it was written. */
-    if (optopt > 0 && optopt < 256 && optopt != '-')
+    /* getopt sets optopt to the rejected short option (0 for an unknown long one), whose
+     * group (-qZ, -Zq) argv[optind - 1] need not be; a long option is named as written. */
+    const char *last = argv[optind - 1];
+    if (optopt == 0)
+        return cli_usage_error(cmd, "unknown option '%s'", last);
+    if (!strncmp(last, "--", 2) && strchr(last, '='))
+        return cli_usage_error(cmd, "'%s': the option takes no value", last);
+    if (optopt < 256)
         return cli_usage_error(cmd, "unknown option '-%c'", optopt);
-    return cli_usage_error(cmd, "unknown option '%s'", argv[optind - 1]);
+    return cli_usage_error(cmd, "unknown option '%s'", last);
 }
 
 /* ---------------------------------------------------------------- paths */
@@ -188,6 +194,7 @@ int cli_check_paths(const char *cmd, const cli_path *in, int nin, const cli_path
                 continue;
             fprintf(stderr, "hogmf %s: %s %s is also the %s %s; refusing to overwrite an input\n",
                     cmd, out[o].what, out[o].path, in[j].what, in[j].path);
+            cli_json_error("an output is also an input", EXIT_INPUT);
             return EXIT_INPUT;
         }
         for (int j = 0; j < o; j++) {
@@ -195,6 +202,7 @@ int cli_check_paths(const char *cmd, const cli_path *in, int nin, const cli_path
                 continue;
             fprintf(stderr, "hogmf %s: %s %s is also the %s %s; give each output its own file\n",
                     cmd, out[o].what, out[o].path, out[j].what, out[j].path);
+            cli_json_error("two outputs are the same file", EXIT_INPUT);
             return EXIT_INPUT;
         }
     }
