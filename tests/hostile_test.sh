@@ -179,7 +179,7 @@ while ! grep -q '"event": *"epoch".*"epoch": *3' "$T/ev" 2>/dev/null && [ $n -lt
     n=$((n + 1))
     sleep 0.05
 done
-sleep 0.3
+sleep 0.5
 kill -TERM $pid
 timeout 30 cat "$T/mfifo" >"$D/s.hogmf"
 wait $pid
