@@ -243,6 +243,14 @@ check-batch: $(BIN)
 check-kill: $(BIN)
 	$(Q)HOGMF=$(BIN) sh tests/kill_test.sh
 
+# Hostile inputs, paths and signals (tests/hostile_test.sh): gnuplot injection, pipes read
+# once, outputs that are inputs, SIGTERM while the model is written, outputs checked before
+# training, huge or FIFO model files, --max-memory while reading, failed writes to stdout.
+.PHONY: check-hostile
+test: check-hostile
+check-hostile: $(BIN)
+	$(Q)HOGMF=$(BIN) sh tests/hostile_test.sh
+
 $(BUILD)/fuzz_replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c tests/fuzz/fuzz_memfile.h \
                         include/hogmf.h $(LIB)
 	@mkdir -p $(dir $@)

@@ -95,6 +95,9 @@ typedef struct hogmf_read_options {
      * pipe). Only hogmf_ratings_read calls it; NULL (the default) for none. */
     void (*progress)(void *ctx, uint64_t bytes_done, uint64_t bytes_total);
     void *progress_ctx;    /* passed to progress */
+    uint64_t max_memory;   /* bytes the reader may hold (hogmf_estimate_read_memory of the
+                            * ratings so far, checked as it grows): above it, stop with
+                            * HOGMF_ERR_INVALID; 0 (the default) for no limit */
 } hogmf_read_options;
 
 /* Returns the default read options: automatic format, ratings required, last one wins. */
@@ -314,6 +317,11 @@ int hogmf_trainer_done(const hogmf_trainer *t);
 /* The model as it is now (owned by the trainer). */
 const hogmf_model *hogmf_trainer_model(const hogmf_trainer *t);
 hogmf_status hogmf_trainer_finish(hogmf_trainer *t, hogmf_model **out, hogmf_error *err);
+/* Writes the model hogmf_trainer_finish would hand over now to path (hogmf_model_save),
+ * leaving the trainer as it was, so that a checkpoint can still be written when this fails
+ * or is interrupted. Returns what hogmf_model_save returns. */
+hogmf_status hogmf_trainer_save_model(const hogmf_trainer *t, const char *path,
+                                      hogmf_error *err);
 void hogmf_trainer_free(hogmf_trainer **t);
 
 /* ---------------------------------------------------------------- checkpoints and resources */
@@ -638,6 +646,11 @@ hogmf_status hogmf_model_write_csv(const hogmf_model *model, const char *prefix,
  * fsync of the folder). */
 hogmf_status hogmf_write_file_atomic(const char *path, const void *data, size_t len,
                                      hogmf_error *err);
+/* Checks, before any work, that path can be written as an output: a file can be created in
+ * its folder (the folder of a symbolic link's target; a temporary file, removed at once) and
+ * it is not a directory. A device or FIFO passes (it is written in place). HOGMF_OK, or
+ * HOGMF_ERR_IO with a message naming path and the reason. */
+hogmf_status hogmf_output_check(const char *path, hogmf_error *err);
 
 #ifdef __cplusplus
 }

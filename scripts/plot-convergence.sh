@@ -71,9 +71,13 @@ for log in "$@"; do
 done
 
 # The gnuplot script: two panels, train dashed and validation solid in the log's colour.
+# Nothing given by the user is code to gnuplot: the picture goes to gnuplot's standard
+# output (OUT is never named in the script), and in the quoted titles a control character
+# (a newline would end the command) becomes '?' and ' is doubled.
+quote() { printf %s "$1" | tr '\000-\037\177' '?' | sed "s/'/''/g"; }
+case ${SIZE:-} in *[!0-9,]*) echo "plot-convergence: SIZE: expected W,H, found '$SIZE'" >&2; exit 2 ;; esac
 {
     echo "set terminal pngcairo size ${SIZE:-1200,450} font 'sans,10'"
-    printf "set output '%s'\n" "$(printf %s "$OUT" | sed "s/'/''/g")"
     echo "set multiplot layout 1,2"
     echo "set grid; set key top right; set ylabel 'RMSE'"
     for panel in epoch second; do
@@ -86,10 +90,10 @@ done
         i=0
         for log in "$@"; do
             i=$((i + 1))
-            name=$(basename "$log" | sed "s/'/''/g")
+            name=$(quote "$(basename "$log")")
             [ $i -gt 1 ] && printf ", "
             printf "'%s/%d.dat' using %d:3 with lines dt 2 lc %d title '%s train', " \
-                "$T" "$i" "$col" "$i" "$name"
+                "$(quote "$T")" "$i" "$col" "$i" "$name"
             printf "'' using %d:4 with linespoints pt 7 ps 0.4 lc %d title '%s valid'" \
                 "$col" "$i" "$name"
         done
@@ -97,9 +101,14 @@ done
     done
     echo "unset multiplot"
 } >"$T/plot.gp"
-if ! "$GNUPLOT" "$T/plot.gp" 2>"$T/gnuplot.err"; then
+if ! "$GNUPLOT" "$T/plot.gp" >"$T/out.png" 2>"$T/gnuplot.err"; then
     echo "plot-convergence: gnuplot failed:" >&2
     cat "$T/gnuplot.err" >&2
+    exit 1
+fi
+if [ ! -s "$T/out.png" ] || ! cp "$T/out.png" "$OUT.tmp.$$" || ! mv -f "$OUT.tmp.$$" "$OUT"; then
+    rm -f "$OUT.tmp.$$"
+    echo "plot-convergence: $OUT: cannot write the picture" >&2
     exit 1
 fi
 echo "plot-convergence: wrote $OUT" >&2

@@ -373,15 +373,9 @@ static hogmf_status reader_open(ckreader *r, const char *path, hogmf_error *err)
 {
     memset(r, 0, sizeof *r);
     r->path = path;
-    r->fd = open(path, O_RDONLY);
-    if (r->fd < 0)
-        return hogmf__fail(err, HOGMF_ERR_IO, 0, "%s: cannot open: %s", path, strerror(errno));
-    struct stat sb;
-    if (fstat(r->fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-        reader_close(r);
-        return hogmf__fail(err, HOGMF_ERR_IO, 0, "%s: expected a regular file", path);
-    }
-    r->size = (uint64_t)sb.st_size;
+    hogmf_status st = hogmf__open_regular(path, &r->fd, &r->size, err);
+    if (st != HOGMF_OK)
+        return st;
     r->buf = malloc(READ_BUFSIZE);
     if (!r->buf) {
         reader_close(r);
@@ -729,4 +723,24 @@ fail:
     reader_close(&r);
     hogmf_trainer_free(&t);
     return st;
+}
+
+/* ---------------------------------------------------------------- the final model */
+
+hogmf_status hogmf_trainer_save_model(const hogmf_trainer *t, const char *path,
+                                      hogmf_error *err)
+{
+    /* What hogmf_trainer_finish hands over, as a view: the best epoch's parameters and
+     * figures when that copy is kept and differs, the live model otherwise. */
+    hogmf_model view = *t->model;
+    if (t->keep_best && t->best_epoch && t->best_epoch != t->epoch) {
+        view.P = t->bestP;
+        view.Q = t->bestQ;
+        view.bu = t->bestbu;
+        view.bi = t->bestbi;
+        view.best_epoch = t->best_epoch;
+        view.valid_rmse = t->best_valid;
+        view.train_rmse = t->best_valid_train;
+    }
+    return hogmf_model_save(&view, path, err);
 }

@@ -109,6 +109,7 @@ hogmf_status hogmf_dense_read(const char *path, const char *missing, hogmf_dense
         missing = NULL;
     size_t cap = 0, cells = 0;
     uint32_t m = 0, n = 0;
+    uint64_t blank = 0; /* the first blank line after a row, 0 before any */
     char delim = 0;
     const char *s = text, *end = text + len;
     if (len >= 3 && !memcmp(s, "\xEF\xBB\xBF", 3))
@@ -130,8 +131,18 @@ hogmf_status hogmf_dense_read(const char *path, const char *missing, hogmf_dense
         const char *c = a;
         while (c < b && is_blank(*c))
             c++;
-        if (c == b)
-            continue; /* blank line */
+        if (c == b) { /* blank: fine before and after the matrix, not inside it */
+            if (m > 0 && !blank)
+                blank = line;
+            continue;
+        }
+        if (blank) {
+            st = hogmf__fail(err, HOGMF_ERR_PARSE, blank,
+                             "%s:%llu: expected a row of the matrix, found a blank line (more "
+                             "rows follow on line %llu)",
+                             path, (unsigned long long)blank, (unsigned long long)line);
+            goto fail;
+        }
         if (!delim)
             delim = memchr(a, ',', (size_t)(b - a))    ? ','
                     : memchr(a, '\t', (size_t)(b - a)) ? '\t'

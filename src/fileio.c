@@ -3,13 +3,15 @@
  * the folder; where Linux O_TMPFILE works the file has no name at all until it is complete,
  * so a killed process leaves nothing behind), aligned allocation and fast number formatting
  * for the text writers.
- * Reading is elsewhere (ratings.c, model_io.c).
+ * Reading is elsewhere (ratings.c, model_io.c), except the opening of a file that must be
+ * a regular one.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "internal.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -47,30 +49,119 @@ void *hogmf__aligned_calloc(size_t count, size_t size)
 
 #define OUT_BUFSIZE (1u << 20)
 
+/* The folder a path's file lives in ("." for a bare name); NULL when out of memory. */
+static char *dir_of(const char *path)
+{
+    char *dir = strdup(path);
+    if (!dir)
+        return NULL;
+    char *slash = strrchr(dir, '/');
+    if (slash == dir)
+        dir[1] = '\0';
+    else if (slash)
+        *slash = '\0';
+    else
+        strcpy(dir, ".");
+    return dir;
+}
+
+/* The file an output path names: path itself, or for a symbolic link (a chain of them) the
+ * file it points to, so that the link stays and its target is replaced. NULL when out of
+ * memory. */
+static char *out_target(const char *path)
+{
+    char *cur = strdup(path);
+    for (int hops = 0; cur && hops < 40; hops++) {
+        struct stat sb;
+        if (lstat(cur, &sb) != 0 || !S_ISLNK(sb.st_mode))
+            return cur;
+        char link[PATH_MAX];
+        ssize_t n = readlink(cur, link, sizeof link - 1);
+        if (n < 0)
+            return cur;
+        link[n] = '\0';
+        char *next;
+        if (link[0] == '/' || !strchr(cur, '/')) {
+            next = strdup(link);
+        } else {
+            char *dir = dir_of(cur);
+            next = dir ? malloc(strlen(dir) + (size_t)n + 2) : NULL;
+            if (next)
+                sprintf(next, "%s/%s", dir, link);
+            free(dir);
+        }
+        free(cur);
+        cur = next;
+    }
+    return cur;
+}
+
+hogmf_status hogmf_output_check(const char *path, hogmf_error *err)
+{
+    char *target = out_target(path);
+    char *dir = target ? dir_of(target) : NULL;
+    hogmf_status st = HOGMF_OK;
+    struct stat sb;
+    if (!dir) {
+        st = hogmf__fail(err, HOGMF_ERR_NOMEM, 0, "%s: out of memory", path);
+    } else if (stat(target, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+        st = hogmf__fail(err, HOGMF_ERR_IO, 0, "%s: is a directory", path);
+    } else if (stat(target, &sb) == 0 && !S_ISREG(sb.st_mode)) {
+        /* a device or FIFO is written in place; whether it takes the bytes shows then */
+    } else {
+        int fd = -1;
+#ifdef O_TMPFILE
+        fd = open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
+#endif
+        if (fd < 0) {
+            size_t cap = strlen(target) + 16;
+            char *tmp = malloc(cap);
+            if (tmp) {
+                snprintf(tmp, cap, "%s.tmp.XXXXXX", target);
+                fd = mkstemp(tmp);
+                if (fd >= 0)
+                    unlink(tmp);
+            }
+            free(tmp);
+        }
+        if (fd < 0)
+            st = hogmf__fail(err, HOGMF_ERR_IO, 0, "%s: cannot create a file in %s: %s", path,
+                             dir, strerror(errno));
+        else
+            close(fd);
+    }
+    free(dir);
+    free(target);
+    return st;
+}
+
 hogmf_status hogmf__out_open(hogmf_outfile *f, const char *path, hogmf_error *err)
 {
     memset(f, 0, sizeof *f);
     f->fd = -1;
-    size_t plen = strlen(path);
-    f->path = strdup(path);
+    /* Through a symbolic link to its target: the link stays a link. */
+    f->path = out_target(path);
+    size_t plen = f->path ? strlen(f->path) : 0;
     f->tmp = malloc(plen + 16);
     f->buf = malloc(OUT_BUFSIZE);
     if (!f->path || !f->tmp || !f->buf) {
         hogmf__out_abort(f);
         return hogmf__fail(err, HOGMF_ERR_NOMEM, 0, "%s: out of memory", path);
     }
+    const char *target = f->path; /* messages name path, as given */
     f->cap = OUT_BUFSIZE;
     /* A device or pipe (/dev/stdout, /dev/full, a FIFO) is written in place: renaming over
      * it would replace the device node. */
     struct stat sb;
-    if (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode)) {
+    int exists = stat(target, &sb) == 0; /* a regular file is replaced: its mode carries over */
+    if (exists && !S_ISREG(sb.st_mode)) {
         if (S_ISDIR(sb.st_mode)) {
             hogmf__out_abort(f);
             return hogmf__fail(err, HOGMF_ERR_IO, 0, "%s: is a directory", path);
         }
         free(f->tmp);
         f->tmp = NULL;
-        f->fd = open(path, O_WRONLY);
+        f->fd = open(target, O_WRONLY);
         if (f->fd < 0) {
             int e = errno;
             hogmf__out_abort(f);
@@ -80,41 +171,67 @@ hogmf_status hogmf__out_open(hogmf_outfile *f, const char *path, hogmf_error *er
     }
     /* Preferred: an unnamed file in the target's folder (Linux O_TMPFILE), given a name only
      * at commit. Where the file system does not support it, a named temporary file. */
-    char *dir = strdup(path);
+    char *dir = dir_of(target);
     if (!dir) {
         hogmf__out_abort(f);
         return hogmf__fail(err, HOGMF_ERR_NOMEM, 0, "%s: out of memory", path);
     }
-    char *slash = strrchr(dir, '/');
-    if (slash == dir)
-        dir[1] = '\0';
-    else if (slash)
-        *slash = '\0';
-    else
-        strcpy(dir, ".");
 #ifdef O_TMPFILE
     f->fd = open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0666);
 #endif
     free(dir);
     if (f->fd >= 0) {
         f->anon = 1;
-        return HOGMF_OK;
+    } else {
+        snprintf(f->tmp, plen + 16, "%s.tmp.XXXXXX", target);
+        f->fd = mkstemp(f->tmp);
+        if (f->fd < 0) {
+            int e = errno;
+            free(f->tmp);
+            f->tmp = NULL;
+            hogmf__out_abort(f);
+            return hogmf__fail(err, HOGMF_ERR_IO, 0, "%s: cannot create a temporary file: %s",
+                               path, strerror(e));
+        }
+        f->linked = 1;
+        /* mkstemp creates 0600; give the usual permissions subject to the umask. */
+        mode_t um = umask(0);
+        umask(um);
+        fchmod(f->fd, 0666 & ~um);
     }
-    snprintf(f->tmp, plen + 16, "%s.tmp.XXXXXX", path);
-    f->fd = mkstemp(f->tmp);
-    if (f->fd < 0) {
-        int e = errno;
-        free(f->tmp);
-        f->tmp = NULL;
-        hogmf__out_abort(f);
-        return hogmf__fail(err, HOGMF_ERR_IO, 0, "%s: cannot create a temporary file: %s", path,
-                           strerror(e));
+    if (exists) {
+        if (fchown(f->fd, sb.st_uid, sb.st_gid) != 0) {
+            /* only root may give a file away: it stays the writer's */
+        }
+        fchmod(f->fd, sb.st_mode & 07777);
     }
-    f->linked = 1;
-    /* mkstemp creates 0600; give the usual permissions subject to the umask. */
-    mode_t um = umask(0);
-    umask(um);
-    fchmod(f->fd, 0666 & ~um);
+    return HOGMF_OK;
+}
+
+hogmf_status hogmf__open_regular(const char *path, int *fd, uint64_t *size, hogmf_error *err)
+{
+    /* O_NONBLOCK: opening a FIFO would otherwise wait for a writer. */
+    *fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (*fd < 0)
+        return hogmf__fail(err, HOGMF_ERR_IO, 0, "%s: cannot open: %s", path, strerror(errno));
+    struct stat sb;
+    const char *kind = NULL;
+    if (fstat(*fd, &sb) != 0)
+        kind = "a file that cannot be examined";
+    else if (S_ISDIR(sb.st_mode))
+        kind = "a directory";
+    else if (S_ISFIFO(sb.st_mode))
+        kind = "a FIFO or pipe";
+    else if (!S_ISREG(sb.st_mode))
+        kind = "a device or socket";
+    if (kind) {
+        close(*fd);
+        *fd = -1;
+        return hogmf__fail(err, HOGMF_ERR_IO, 0, "%s: expected a regular file, found %s", path,
+                           kind);
+    }
+    fcntl(*fd, F_SETFL, fcntl(*fd, F_GETFL) & ~O_NONBLOCK);
+    *size = (uint64_t)sb.st_size;
     return HOGMF_OK;
 }
 
@@ -157,16 +274,9 @@ void hogmf__out_write(hogmf_outfile *f, const void *data, size_t len)
 
 static void fsync_dir_of(const char *path)
 {
-    char *dir = strdup(path);
+    char *dir = dir_of(path);
     if (!dir)
         return;
-    char *slash = strrchr(dir, '/');
-    if (slash == dir)
-        dir[1] = '\0';
-    else if (slash)
-        *slash = '\0';
-    else
-        strcpy(dir, ".");
     int dfd = open(dir, O_RDONLY | O_DIRECTORY);
     if (dfd >= 0) {
         fsync(dfd);

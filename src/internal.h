@@ -150,6 +150,9 @@ typedef struct hogmf_outfile {
 } hogmf_outfile;
 
 hogmf_status hogmf__out_open(hogmf_outfile *f, const char *path, hogmf_error *err);
+/* Opens path for reading when it is a regular file (a FIFO is refused without waiting for a
+ * writer); *size is its size. HOGMF_ERR_IO with a message otherwise. */
+hogmf_status hogmf__open_regular(const char *path, int *fd, uint64_t *size, hogmf_error *err);
 /* Appends bytes (buffered). Errors are remembered and reported by commit. */
 void hogmf__out_write(hogmf_outfile *f, const void *data, size_t len);
 /* Ensures `need` free bytes in the buffer and returns a pointer to them; advance with

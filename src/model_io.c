@@ -1,8 +1,9 @@
 /*
  * model_io.c - the binary model file: little-endian, magic, version, sizes, parameters, id
  * maps, biases and factors (unpadded), and a CRC-32 of everything before it. Loading reads
- * the whole file, checks sizes against the file size and the checksum, and only then
- * allocates the model. Text exports belong to the CLI.
+ * the header and checks magic, version and sizes against the file size before it reads the
+ * rest; then the checksum and that every number is finite, and only then does it hand over
+ * the model. Text exports belong to the CLI.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "bytes.h"
@@ -104,48 +105,64 @@ static hogmf_status bad(hogmf_error *err, const char *path, const char *what)
     return hogmf__fail(err, HOGMF_ERR_FORMAT, 0, "%s: not a valid hogmf model: %s", path, what);
 }
 
-hogmf_status hogmf_model_load(const char *path, hogmf_model **out, hogmf_error *err)
+/* Reads up to len bytes (fewer only at the end of the file or on an error). */
+static size_t read_full(int fd, unsigned char *dst, size_t len)
 {
-    *out = NULL;
-    int fd = open(path, O_RDONLY);
-    if (fd < 0)
-        return hogmf__fail(err, HOGMF_ERR_IO, 0, "%s: cannot open: %s", path, strerror(errno));
-    struct stat sb;
-    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-        close(fd);
-        return hogmf__fail(err, HOGMF_ERR_IO, 0, "%s: expected a regular file", path);
-    }
-    if ((uint64_t)sb.st_size < HEADER_V1_BYTES + 4) {
-        close(fd);
-        return bad(err, path, "file shorter than the header");
-    }
-    if ((uint64_t)sb.st_size > SIZE_MAX) {
-        close(fd);
-        return bad(err, path, "file too large");
-    }
-    size_t size = (size_t)sb.st_size;
-    unsigned char *buf = malloc(size);
-    if (!buf) {
-        close(fd);
-        return hogmf__fail(err, HOGMF_ERR_NOMEM, 0, "%s: out of memory", path);
-    }
     size_t got = 0;
-    while (got < size) {
-        ssize_t r = read(fd, buf + got, size - got);
+    while (got < len) {
+        ssize_t r = read(fd, dst + got, len - got);
         if (r < 0 && errno == EINTR)
             continue;
         if (r <= 0)
             break;
         got += (size_t)r;
     }
-    close(fd);
-    hogmf_status st = HOGMF_OK;
-    hogmf_model *model = NULL;
-    const unsigned char *h = buf;
-    if (got != size) {
-        st = bad(err, path, "file changed size while being read");
-        goto done;
+    return got;
+}
+
+/* Every bias and factor is finite (a NaN would make every prediction a rating bound). */
+static int model_finite(const hogmf_model *model)
+{
+    for (uint32_t u = 0; u < model->m; u++)
+        if (!isfinite(model->bu[u]))
+            return 0;
+    for (uint32_t i = 0; i < model->n; i++)
+        if (!isfinite(model->bi[i]))
+            return 0;
+    for (uint32_t u = 0; u < model->m; u++)
+        for (uint32_t f = 0; f < model->k; f++)
+            if (!isfinite(model->P[(size_t)u * model->stride + f]))
+                return 0;
+    for (uint32_t i = 0; i < model->n; i++)
+        for (uint32_t f = 0; f < model->k; f++)
+            if (!isfinite(model->Q[(size_t)i * model->stride + f]))
+                return 0;
+    return 1;
+}
+
+hogmf_status hogmf_model_load(const char *path, hogmf_model **out, hogmf_error *err)
+{
+    *out = NULL;
+    int fd;
+    uint64_t fsize;
+    hogmf_status st = hogmf__open_regular(path, &fd, &fsize, err);
+    if (st != HOGMF_OK)
+        return st;
+    if (fsize < HEADER_V1_BYTES + 4) {
+        close(fd);
+        return bad(err, path, "file shorter than the header");
     }
+    /* The header first: magic, version and sizes are checked against the file size before
+     * the body is read (or memory for it allocated). */
+    unsigned char head[HEADER_BYTES];
+    size_t hlen = fsize < HEADER_BYTES ? (size_t)fsize : HEADER_BYTES;
+    if (read_full(fd, head, hlen) != hlen) {
+        close(fd);
+        return bad(err, path, "file changed size while being read");
+    }
+    hogmf_model *model = NULL;
+    unsigned char *buf = NULL;
+    const unsigned char *h = head;
     if (memcmp(h, MODEL_MAGIC, 8) != 0) {
         st = bad(err, path, "wrong magic (expected \"" MODEL_MAGIC "\")");
         goto done;
@@ -160,14 +177,32 @@ hogmf_status hogmf_model_load(const char *path, hogmf_model **out, hogmf_error *
     const uint32_t header = version == 1 ? HEADER_V1_BYTES : HEADER_BYTES;
     uint32_t m = hogmf__get_u32(h + 16), n = hogmf__get_u32(h + 20), k = hogmf__get_u32(h + 24);
     if (hogmf__get_u32(h + 12) != header || m == 0 || n == 0 || k == 0 || k > 65536 ||
-        m == UINT32_MAX || n == UINT32_MAX || (uint64_t)size < (uint64_t)header + 4) {
+        m == UINT32_MAX || n == UINT32_MAX || fsize < (uint64_t)header + 4) {
         st = bad(err, path, "sizes in the header are out of range");
         goto done;
     }
-    if (file_bytes(m, n, k, header) != (uint64_t)size) {
+    if (file_bytes(m, n, k, header) != fsize) {
         st = bad(err, path, "file size does not match the sizes in the header (truncated?)");
         goto done;
     }
+    if (fsize > SIZE_MAX) {
+        st = bad(err, path, "file too large");
+        goto done;
+    }
+    size_t size = (size_t)fsize;
+    buf = malloc(size);
+    if (!buf) {
+        st = hogmf__fail(err, HOGMF_ERR_NOMEM, 0, "%s: out of memory", path);
+        goto done;
+    }
+    memcpy(buf, head, hlen);
+    if (read_full(fd, buf + hlen, size - hlen) != size - hlen) {
+        st = bad(err, path, "file changed size while being read");
+        goto done;
+    }
+    close(fd);
+    fd = -1;
+    h = buf;
 #ifndef FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION /* lets a fuzzer reach the checks below */
     if (hogmf__crc32(0, buf, size - 4) != hogmf__get_u32(buf + size - 4)) {
         st = bad(err, path, "checksum mismatch (corrupt file)");
@@ -232,6 +267,11 @@ hogmf_status hogmf_model_load(const char *path, hogmf_model **out, hogmf_error *
         p = hogmf__get_words(model->P + (size_t)u * model->stride, p, k);
     for (uint32_t i = 0; i < n; i++)
         p = hogmf__get_words(model->Q + (size_t)i * model->stride, p, k);
+    if (!model_finite(model)) {
+        st = bad(err, path, "a bias or factor is NaN or infinite");
+        hogmf_model_free(&model);
+        goto done;
+    }
     hogmf__idmap_free(model->umap);
     hogmf__idmap_free(model->imap);
     model->umap = hogmf__idmap_from_ids(model->user_ids, m);
@@ -241,6 +281,8 @@ hogmf_status hogmf_model_load(const char *path, hogmf_model **out, hogmf_error *
         hogmf_model_free(&model);
     }
 done:
+    if (fd >= 0)
+        close(fd);
     free(buf);
     *out = model;
     return st;

@@ -198,6 +198,26 @@ static hogmf_status nomem(parser *ps)
                        (unsigned long long)ps->line);
 }
 
+/* The read options' memory limit, checked before the ratings array grows: the estimate's
+ * model of the peak (hogmf_estimate_read_memory) for the ratings so far, with the distinct
+ * ids actually seen, so that the limit holds whatever the estimate from the file's start
+ * said (gzip, standard input). */
+static hogmf_status memory_check(parser *ps)
+{
+    if (!ps->opts.max_memory || ps->cap == 0)
+        return HOGMF_OK;
+    uint64_t nnz = ps->cap, ids = (uint64_t)ps->out->m + ps->out->n;
+    uint64_t need = hogmf_estimate_read_memory(nnz) - 28 * (nnz / 8 + 1) + 28 * ids;
+    if (need <= ps->opts.max_memory)
+        return HOGMF_OK;
+    return hogmf__fail(ps->err, HOGMF_ERR_INVALID, ps->line,
+                       "%s:%llu: reading needs more than the memory limit of %llu bytes "
+                       "(about %llu bytes for the %llu ratings so far)",
+                       ps->name, (unsigned long long)ps->line,
+                       (unsigned long long)ps->opts.max_memory, (unsigned long long)need,
+                       (unsigned long long)nnz);
+}
+
 /* Dense index of an id, adding it to the map and the id array when new. */
 static hogmf_status intern(parser *ps, hogmf_idmap *map, uint32_t **ids, uint32_t *count,
                            uint32_t *cap, uint32_t id, uint32_t *index)
@@ -344,6 +364,8 @@ static hogmf_status parse_record(parser *ps, const char *s, size_t len, const ch
     hogmf_ratings *out = ps->out;
     if (out->nnz == ps->cap) {
         size_t ncap = ps->cap ? ps->cap * 2 : 4096;
+        if ((st = memory_check(ps)) != HOGMF_OK)
+            return st;
         hogmf_rating *p = realloc(out->data, ncap * sizeof *p);
         if (!p)
             return nomem(ps);
@@ -946,6 +968,11 @@ hogmf_status hogmf_ratings_estimate(const char *path, hogmf_read_estimate *out,
     memset(out, 0, sizeof *out);
     if (strcmp(path, "-") == 0)
         return HOGMF_OK; /* unknown */
+    /* A pipe or FIFO is not opened: the bytes read here would be missing from the read
+     * that follows (and a FIFO's writer may be gone by then). */
+    struct stat sb;
+    if (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode) && !S_ISDIR(sb.st_mode))
+        return HOGMF_OK;
     source src;
     hogmf_status st = source_open(&src, path, err);
     if (st != HOGMF_OK)

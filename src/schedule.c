@@ -10,6 +10,7 @@
 
 #include <sched.h>
 #include <stdatomic.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -123,7 +124,8 @@ hogmf_grid *hogmf__grid_build(hogmf_rating *x, size_t nnz, uint32_t m, uint32_t 
      * set-up time. */
     {
         const char *env = getenv("HOGMF_TILE_LANES");
-        int W = env ? atoi(env) : 8;
+        long lw = env ? strtol(env, NULL, 10) : 8;
+        int W = lw < 0 ? 0 : lw > INT_MAX ? INT_MAX : (int)lw;
         size_t maxlen = 0;
         for (size_t t = 0; t < tiles; t++)
             if (grid->start[t + 1] - grid->start[t] > maxlen)
@@ -161,9 +163,10 @@ hogmf_grid *hogmf__grid_build(hogmf_rating *x, size_t nnz, uint32_t m, uint32_t 
                 tmp[cnt[rank[a[j].u]]++] = a[j];
             /* Read the sorted run as W interleaved lanes: neighbours in the new order are
              * about len/W apart in user order, a user's next rating comes W steps later. */
-            size_t rows = (len + (size_t)W - 1) / (size_t)W, o = 0;
+            size_t lanes = (size_t)W < len ? (size_t)W : len; /* more lanes: the same order */
+            size_t rows = (len + lanes - 1) / lanes, o = 0;
             for (size_t r = 0; r < rows; r++)
-                for (size_t c = 0; c < (size_t)W; c++) {
+                for (size_t c = 0; c < lanes; c++) {
                     size_t src = c * rows + r;
                     if (src < len)
                         a[o++] = tmp[src];

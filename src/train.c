@@ -427,10 +427,18 @@ hogmf_status hogmf__check_divergence(const hogmf_params *p, uint32_t epoch, size
         why = "the validation RMSE grew past twice its best";
     if (!why)
         return HOGMF_OK;
+    /* A quarter of the rate, unless that is below the smallest --lr the CLI takes. */
+    const double lr_min = 1e-12, next = (double)p->lr / 4;
+    if (next < lr_min)
+        return hogmf__fail(err, HOGMF_ERR_DIVERGED, 0,
+                           "training diverged at epoch %u with learning rate %g: %s; the "
+                           "learning rate is near its minimum (%g): check the ratings' scale "
+                           "and --init-sd, or raise the regularisation",
+                           epoch, (double)p->lr, why, lr_min);
     return hogmf__fail(err, HOGMF_ERR_DIVERGED, 0,
                        "training diverged at epoch %u with learning rate %g: %s; "
                        "try a smaller learning rate such as --lr %g",
-                       epoch, (double)p->lr, why, (double)p->lr / 4);
+                       epoch, (double)p->lr, why, next);
 }
 
 float hogmf__bold_driver(float lr, double monitor, double *last_monitor)

@@ -287,14 +287,15 @@ hm checkpoint
 expect_rc 2 "hogmf checkpoint without a file"
 check "no model from failed resumes" ! -e "$T/m2"
 
-# Checkpoints that cannot be written: exit status 1, the previous checkpoint intact.
+# Checkpoints that cannot be written: exit status 1, the previous checkpoint intact; one
+# that cannot even be created is refused before training (exit status 2).
 # shellcheck disable=SC2086
 hm train -q $OPTS -e 2 --checkpoint /dev/full -o "$T/m2" "$T/big.csv"
 expect_rc 1 "--checkpoint /dev/full"
 expect_err "/dev/full: write failed: No space left on device" "--checkpoint /dev/full: message"
 # shellcheck disable=SC2086
 hm train -q $OPTS -e 2 --checkpoint "$T/no/dir/ck" -o "$T/m2" "$T/big.csv"
-expect_rc 1 "--checkpoint in a missing folder"
+expect_rc 2 "--checkpoint in a missing folder"
 expect_err "no/dir/ck" "--checkpoint in a missing folder: message"
 cp "$T/ck" "$T/ck.before"
 SIZE=$(wc -c <"$T/ck" | tr -d ' ')

@@ -563,6 +563,47 @@ START_TEST(test_failed_save)
 }
 END_TEST
 
+/* hogmf_trainer_save_model writes the model hogmf_trainer_finish hands over (here the best
+ * epoch's, not the last one's), byte for byte, and leaves the trainer able to checkpoint. */
+START_TEST(test_save_model_is_finish)
+{
+    hogmf_params p = case_params(&resume_cases[0]);
+    p.epochs = 60;
+    p.lr = 0.05f;
+    p.lambda_p = p.lambda_q = p.lambda_b = 0.0f; /* overfits: the best epoch is not the last */
+    hogmf_ratings train, valid;
+    make_set(&train, 0);
+    make_valid(&valid, 0);
+    hogmf_trainer *t = NULL;
+    hogmf_error err;
+    ck_assert(hogmf_trainer_new(&train, &valid, &p, &t, &err) == HOGMF_OK);
+    run_to(t, p.epochs, "save model");
+    char a[4096], b[4096], ck[4096];
+    snprintf(a, sizeof a, "%s", temp_path(".model"));
+    snprintf(b, sizeof b, "%s", temp_path(".model"));
+    snprintf(ck, sizeof ck, "%s", temp_path(".ckpt"));
+    ck_assert_msg(hogmf_trainer_save_model(t, a, &err) == HOGMF_OK, "save model: %s", err.msg);
+    ck_assert_msg(hogmf_checkpoint_save(t, ck, &err) == HOGMF_OK, "checkpoint after: %s",
+                  err.msg);
+    hogmf_model *m = finish(&t, "save model");
+    ck_assert_msg(m->best_epoch < m->epochs_run, "best epoch %u of %u: the test needs an "
+                  "earlier best epoch", m->best_epoch, m->epochs_run);
+    ck_assert(hogmf_model_save(m, b, &err) == HOGMF_OK);
+    size_t la, lb;
+    char *fa = slurp(a, &la), *fb = slurp(b, &lb);
+    ck_assert_msg(la == lb && memcmp(fa, fb, la) == 0,
+                  "hogmf_trainer_save_model differs from the finished model's file");
+    free(fa);
+    free(fb);
+    unlink(a);
+    unlink(b);
+    unlink(ck);
+    hogmf_model_free(&m);
+    hogmf_ratings_free(&train);
+    hogmf_ratings_free(&valid);
+}
+END_TEST
+
 Suite *checkpoint_suite(void)
 {
     Suite *s = suite_create("checkpoint");
@@ -576,6 +617,7 @@ Suite *checkpoint_suite(void)
     tcase_add_loop_test(tc, test_corrupt, 0, (int)(sizeof corrupt_cases / sizeof corrupt_cases[0]));
     tcase_add_test(tc, test_missing_and_not_regular);
     tcase_add_test(tc, test_failed_save);
+    tcase_add_test(tc, test_save_model_is_finish);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -31,7 +31,7 @@ static const struct {
 } good[] = {
     {"3,1,1,3,1\n1,2,,1,3\n", NULL, 2, 5, ',', "3 1 1 3 1 1 2 - 1 3"},
     {"1\tNA\t2.5\n-4\t5e-1\tNA\n", "NA", 2, 3, '\t', "1 - 2.5 -4 0.5 -"},
-    {"  1 ? 3\n\n4   5 ?  \n", "?", 2, 3, ' ', "1 - 3 4 5 -"},
+    {"\n  1 ? 3\n4   5 ?  \n\n \n", "?", 2, 3, ' ', "1 - 3 4 5 -"},
     {"\xEF\xBB\xBF" "1, 2\r\n , 4\r\n", NULL, 2, 2, ',', "1 2 - 4"},
     {"7\n8\n", NULL, 2, 1, ' ', "7 8"},
     {"0,1\n-1,0", "-1", 2, 2, ',', "0 1 - 0"},
@@ -79,7 +79,10 @@ static const struct {
     const char *phrase;
 } bad[] = {
     {"1,2,3\n4,5,6\n7,8\n", 0, NULL, HOGMF_ERR_PARSE, 3, "expected 3 cells as in the first row, found 2"},
-    {"1,2\n\n3,4,5\n", 0, NULL, HOGMF_ERR_PARSE, 3, "found more"},
+    {"1,2\n3,4,5\n", 0, NULL, HOGMF_ERR_PARSE, 2, "found more"},
+    /* a blank line inside the matrix would shift every row after it */
+    {"1,2\n3,4\n\n5,6\n", 0, NULL, HOGMF_ERR_PARSE, 3,
+     "expected a row of the matrix, found a blank line (more rows follow on line 4)"},
     {"1 2\n3 x\n", 0, NULL, HOGMF_ERR_PARSE, 2, "cell 2: expected a finite number or an empty cell, found 'x'"},
     {"1,NA\nnan,2\n", 0, "NA", HOGMF_ERR_PARSE, 2, "or the missing marker 'NA', found 'nan'"},
     {"1,2\n3,1e999\n", 0, NULL, HOGMF_ERR_PARSE, 2, "found '1e999'"},

@@ -1,8 +1,8 @@
 /*
  * check_input.c - reading input a batch job cannot trust: gzip files (recognised by content,
  * concatenated members, truncated, corrupt, trailing junk, a bad line inside), a file that
- * shrinks while it is read, files that cannot be opened or read, and the size estimates made
- * before reading. Line-level parsing and the plain malformed fixtures are in check_ratings.c.
+ * shrinks while it is read, files that cannot be opened or read, the size estimates made
+ * before reading (which leave pipes alone) and the memory limit enforced while reading. Line-level parsing and the plain malformed fixtures are in check_ratings.c.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -250,6 +250,67 @@ START_TEST(test_read_estimate)
 }
 END_TEST
 
+/* A pipe (here /proc/self/fd/N of one) is not opened by the estimate: every byte is still
+ * there for the read that follows (the gzip check used to take the first two). */
+START_TEST(test_estimate_leaves_pipes_alone)
+{
+    int fds[2];
+    ck_assert_int_eq(pipe(fds), 0);
+    ck_assert_int_eq(write(fds[1], good_text, strlen(good_text)), (ssize_t)strlen(good_text));
+    close(fds[1]);
+    char path[64];
+    snprintf(path, sizeof path, "/proc/self/fd/%d", fds[0]);
+    hogmf_read_estimate est;
+    hogmf_error err = {0};
+    ck_assert_int_eq(hogmf_ratings_estimate(path, &est, &err), HOGMF_OK);
+    ck_assert_msg(est.memory == 0 && est.nnz == 0, "a pipe's estimate must be unknown");
+    hogmf_ratings r;
+    hogmf_status st = hogmf_ratings_read(path, NULL, &r, &err);
+    close(fds[0]);
+    ck_assert_msg(st == HOGMF_OK, "read after the estimate: %s", err.msg);
+    ck_assert_msg(r.nnz == 4 && r.user_ids[r.data[0].u] == 1 && r.data[0].r == 3.0f,
+                  "read after the estimate: %zu ratings, first user %u rating %g (expected 4, "
+                  "1, 3)", r.nnz, r.user_ids[r.data[0].u], (double)r.data[0].r);
+    hogmf_ratings_free(&r);
+}
+END_TEST
+
+/* The memory limit holds while reading, whatever the estimate said: 200000 ratings need
+ * about 8 MB, so a 6 MiB limit stops the read where the array would outgrow it; 64 MiB
+ * does not. */
+START_TEST(test_read_memory_limit)
+{
+    size_t cap = 200000 * 24, len = 0;
+    char *text = malloc(cap);
+    ck_assert(text != NULL);
+    for (int j = 0; j < 200000; j++)
+        len += (size_t)snprintf(text + len, cap - len, "%d\t%d\t3\n", j % 5000, j / 5000);
+    char path[4096];
+    snprintf(path, sizeof path, "%s", temp_path(".tsv"));
+    write_bytes(path, text, len);
+    free(text);
+    hogmf_read_options ro = hogmf_read_options_default();
+    ro.max_memory = 6u << 20;
+    hogmf_ratings r;
+    hogmf_error err = {0};
+    hogmf_status st = hogmf_ratings_read(path, &ro, &r, &err);
+    ck_assert_msg(st == HOGMF_ERR_INVALID && strstr(err.msg, "memory limit of 6291456 bytes") &&
+                      err.line > 1 && err.line < 200000,
+                  "6 MiB limit: status %d line %llu (%s)", st, (unsigned long long)err.line,
+                  err.msg);
+    ck_assert_ptr_null(r.data);
+    /* The limit is never below the estimate of what was read. */
+    uint64_t need = hogmf_estimate_read_memory(err.line - 1);
+    ck_assert_msg(need > ro.max_memory / 2, "stopped at line %llu, estimate %llu: too early",
+                  (unsigned long long)err.line, (unsigned long long)need);
+    ro.max_memory = 64u << 20;
+    st = hogmf_ratings_read(path, &ro, &r, &err);
+    unlink(path);
+    ck_assert_msg(st == HOGMF_OK && r.nnz == 200000, "64 MiB limit: %d (%s)", st, err.msg);
+    hogmf_ratings_free(&r);
+}
+END_TEST
+
 START_TEST(test_train_estimate)
 {
     hogmf_params p = hogmf_params_default();
@@ -298,6 +359,8 @@ Suite *input_suite(void)
     tc = tcase_create("estimates");
     tcase_add_test(tc, test_read_estimate);
     tcase_add_test(tc, test_train_estimate);
+    tcase_add_test(tc, test_estimate_leaves_pipes_alone);
+    tcase_add_test(tc, test_read_memory_limit);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -1,7 +1,9 @@
 /*
  * check_model.c - the model file: save then load round-trips bit for bit, a corrupt,
- * truncated, foreign or hostile file is rejected before any allocation sized by its header,
- * and predictions for unknown users or items fall back to mu plus the known biases.
+ * truncated, foreign or hostile file is rejected before any allocation sized by its header
+ * (and before its body is read), NaN and infinities are refused, outputs are checked before
+ * work and replaced keeping their mode and symbolic links, and predictions for unknown
+ * users or items fall back to mu plus the known biases.
  */
 #include <math.h>
 #include <stdio.h>
@@ -338,6 +340,118 @@ START_TEST(test_rows_are_aligned_and_padded)
 }
 END_TEST
 
+/* A NaN or infinity in a bias or factor, with a valid CRC: refused (predictions would all
+ * become rating bounds). Offsets for the 3 x 4 x 5 sample: header 192, ids 4 (m + n), then
+ * bu, bi, P, Q. */
+static const struct {
+    const char *where;
+    size_t off;
+    float v;
+} nonfinite[] = {
+    {"bu[1] NaN", 192 + 28 + 4, NAN},       {"bi[3] +Inf", 192 + 28 + 12 + 12, INFINITY},
+    {"P[0][0] -Inf", 192 + 28 + 28, -INFINITY}, {"Q[3][4] NaN", 192 + 28 + 28 + 60 + 76, NAN},
+};
+
+START_TEST(test_nonfinite_rejected)
+{
+    hogmf_model *a = sample_model();
+    hogmf_error err = {0};
+    char path[4096];
+    snprintf(path, sizeof path, "%s", temp_path(".model"));
+    ck_assert_int_eq(hogmf_model_save(a, path, &err), HOGMF_OK);
+    size_t len;
+    unsigned char *buf = slurp(path, &len);
+    ck_assert_uint_eq(len, 192 + 28 + 28 + 4 * 5 * 7 + 4);
+    float old;
+    memcpy(&old, buf + nonfinite[_i].off, 4);
+    ck_assert_msg(isfinite(old), "%s: the offset is not a parameter", nonfinite[_i].where);
+    memcpy(buf + nonfinite[_i].off, &nonfinite[_i].v, 4);
+    uLong c = crc32(crc32(0L, Z_NULL, 0), buf, (uInt)(len - 4));
+    for (int j = 0; j < 4; j++)
+        buf[len - 4 + j] = (unsigned char)(c >> (8 * j));
+    spit(path, buf, len);
+    free(buf);
+    hogmf_model *b = NULL;
+    hogmf_status st = hogmf_model_load(path, &b, &err);
+    unlink(path);
+    ck_assert_msg(st == HOGMF_ERR_FORMAT && strstr(err.msg, "NaN or infinite"),
+                  "%s: status %d (%s)", nonfinite[_i].where, st, err.msg);
+    ck_assert_ptr_null(b);
+    hogmf_model_free(&a);
+}
+END_TEST
+
+/* The header is checked before the body is read: a file grown to 1 TB (sparse) is refused
+ * at once as a size mismatch, not read (or allocated); a FIFO is refused without waiting
+ * for a writer. */
+START_TEST(test_header_checked_first)
+{
+    hogmf_model *a = sample_model(), *b = NULL;
+    hogmf_error err = {0};
+    char path[4096];
+    snprintf(path, sizeof path, "%s", temp_path(".model"));
+    ck_assert_int_eq(hogmf_model_save(a, path, &err), HOGMF_OK);
+    ck_assert_int_eq(truncate(path, (off_t)1 << 40), 0);
+    hogmf_status st = hogmf_model_load(path, &b, &err);
+    ck_assert_msg(st == HOGMF_ERR_FORMAT && strstr(err.msg, "file size does not match"),
+                  "1 TB model: status %d (%s)", st, err.msg);
+    ck_assert_int_eq(truncate(path, 0), 0);
+    ck_assert_int_eq(truncate(path, (off_t)1 << 40), 0);
+    st = hogmf_model_load(path, &b, &err);
+    ck_assert_msg(st == HOGMF_ERR_FORMAT && strstr(err.msg, "wrong magic"),
+                  "1 TB of zeros: status %d (%s)", st, err.msg);
+    unlink(path);
+    ck_assert_int_eq(mkfifo(path, 0600), 0);
+    st = hogmf_model_load(path, &b, &err);
+    ck_assert_msg(st == HOGMF_ERR_IO && strstr(err.msg, "expected a regular file"),
+                  "FIFO: status %d (%s)", st, err.msg);
+    hogmf_checkpoint_info info;
+    st = hogmf_checkpoint_inspect(path, &info, &err);
+    ck_assert_msg(st == HOGMF_ERR_IO && strstr(err.msg, "expected a regular file"),
+                  "checkpoint FIFO: status %d (%s)", st, err.msg);
+    unlink(path);
+    ck_assert_ptr_null(b);
+    hogmf_model_free(&a);
+}
+END_TEST
+
+/* Outputs: a missing folder or a directory is found before any work; a replaced file keeps
+ * its mode; a symbolic link is written through (it stays a link, its target changes). */
+START_TEST(test_output_paths)
+{
+    hogmf_error err = {0};
+    ck_assert_int_eq(hogmf_output_check("/nonexistent-dir/m.bin", &err), HOGMF_ERR_IO);
+    ck_assert_ptr_nonnull(strstr(err.msg, "/nonexistent-dir/m.bin"));
+    ck_assert_int_eq(hogmf_output_check("/tmp", &err), HOGMF_ERR_IO);
+    ck_assert_int_eq(hogmf_output_check("/dev/full", &err), HOGMF_OK);
+    char path[4096], link[4200], pattern[4300];
+    snprintf(path, sizeof path, "%s", temp_path(".out"));
+    ck_assert_int_eq(hogmf_output_check(path, &err), HOGMF_OK);
+    ck_assert_msg(access(path, F_OK) != 0, "the check left %s behind", path);
+    snprintf(pattern, sizeof pattern, "ls %s.tmp.* >/dev/null 2>&1", path);
+    ck_assert_msg(system(pattern) != 0, "the check left a temporary file behind");
+
+    spit(path, (const unsigned char *)"old", 3);
+    ck_assert_int_eq(chmod(path, 0640), 0);
+    ck_assert_int_eq(hogmf_write_file_atomic(path, "new!", 4, &err), HOGMF_OK);
+    struct stat sb;
+    ck_assert_int_eq(stat(path, &sb), 0);
+    ck_assert_msg((sb.st_mode & 07777) == 0640, "mode %o, expected 640", sb.st_mode & 07777);
+
+    snprintf(link, sizeof link, "%s.link", path);
+    ck_assert_int_eq(symlink(path, link), 0);
+    ck_assert_int_eq(hogmf_write_file_atomic(link, "via link", 8, &err), HOGMF_OK);
+    ck_assert_int_eq(lstat(link, &sb), 0);
+    ck_assert_msg(S_ISLNK(sb.st_mode), "the symbolic link was replaced by a file");
+    size_t len;
+    unsigned char *buf = slurp(path, &len);
+    ck_assert_msg(len == 8 && !memcmp(buf, "via link", 8), "the target was not written");
+    free(buf);
+    unlink(link);
+    unlink(path);
+}
+END_TEST
+
 Suite *model_suite(void)
 {
     Suite *s = suite_create("model");
@@ -347,6 +461,10 @@ Suite *model_suite(void)
     tcase_add_test(tc, test_reads_version_1);
     tcase_add_test(tc, test_load_errors);
     tcase_add_test(tc, test_save_is_atomic);
+    tcase_add_loop_test(tc, test_nonfinite_rejected, 0,
+                        (int)(sizeof nonfinite / sizeof nonfinite[0]));
+    tcase_add_test(tc, test_header_checked_first);
+    tcase_add_test(tc, test_output_paths);
     suite_add_tcase(s, tc);
     TCase *tp = tcase_create("predict");
     tcase_add_test(tp, test_predict_unknown_and_clipping);

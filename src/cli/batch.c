@@ -171,6 +171,49 @@ static hogmf_status save(cli_out *o, const hogmf_trainer *t, const char *path, h
     return st;
 }
 
+/* Writes the model at the end of training while the signal handlers still stand. When the
+ * write fails (a full disk, /dev/full) or SIGINT/SIGTERM arrives meanwhile, the run is kept
+ * in a checkpoint (unless `saved`: one of this state was just written). Returns the exit
+ * code after reporting: EXIT_OK, EXIT_INTERRUPTED or that of the failure. */
+static int write_model(cli_out *o, const cli_batch *b, const hogmf_trainer *t,
+                       const hogmf_params *p, int saved)
+{
+    hogmf_error merr = {0}, cerr = {0};
+    hogmf_status ms = hogmf_trainer_save_model(t, b->model_path, &merr);
+    if (ms == HOGMF_OK && !stop_signal)
+        return EXIT_OK;
+    hogmf_status cs = saved ? HOGMF_OK : save(o, t, b->checkpoint, &cerr);
+    cli_bar_clear(o);
+    if (ms != HOGMF_OK) {
+        int rc = cli_report(&merr, 1);
+        if (cs == HOGMF_OK)
+            fprintf(stderr,
+                    "hogmf: the trained state is kept in the checkpoint %s; write the model "
+                    "elsewhere with the same options, --resume %s and another -o\n",
+                    b->checkpoint, b->checkpoint);
+        else
+            cli_report(&cerr, 1);
+        return rc;
+    }
+    if (cs != HOGMF_OK)
+        return cli_report(&cerr, 1);
+    const char *name = stop_signal == SIGINT ? "SIGINT" : "SIGTERM";
+    uint32_t done = hogmf_trainer_model(t)->epochs_run;
+    fprintf(stderr,
+            "hogmf: stopped by %s while writing the model after epoch %u of %u (the model was "
+            "written to %s); checkpoint written to %s; continue with the same options and "
+            "--resume %s\n",
+            name, done, p->epochs, b->model_path, b->checkpoint, b->checkpoint);
+    if (o->json) {
+        cli_json_begin(o, "interrupted");
+        cli_json_str("signal", name);
+        cli_json_uint("epoch", done);
+        cli_json_str("checkpoint", b->checkpoint);
+        cli_json_end();
+    }
+    return EXIT_INTERRUPTED;
+}
+
 int cli_batch_train(cli_out *o, const cli_batch *b, hogmf_ratings *train,
                     const hogmf_ratings *valid, const hogmf_params *p, hogmf_model **out)
 {
@@ -234,11 +277,15 @@ int cli_batch_train(cli_out *o, const cli_batch *b, hogmf_ratings *train,
     } else if (st == HOGMF_OK) {
         /* The final state too, so that a job killed while the model is being written
          * resumes straight to the end. */
+        int saved = 0; /* a checkpoint of this final state exists */
         if (b->every && since_save > 0) {
             writing = 1;
             st = save(o, t, b->checkpoint, &err);
+            saved = st == HOGMF_OK;
         }
-        if (st == HOGMF_OK)
+        if (st == HOGMF_OK && b->model_path)
+            rc = write_model(o, b, t, p, saved);
+        if (st == HOGMF_OK && rc == EXIT_OK)
             st = hogmf_trainer_finish(t, out, &err);
     }
     if (st != HOGMF_OK) {

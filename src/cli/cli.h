@@ -32,6 +32,21 @@ int cli_parse_u64(const char *cmd, const char *opt, const char *s, uint64_t *out
 int cli_parse_double(const char *cmd, const char *opt, const char *s, double min, double max,
                      double *out);
 int cli_parse_format(const char *cmd, const char *s, hogmf_format *out);
+/* "unknown option" naming the option getopt rejected ('-Z' of a group -qZ); EXIT_INPUT. */
+int cli_unknown_option(const char *cmd, char **argv);
+/* One file a command reads or writes, for cli_check_paths: what it is ("-o", "--log",
+ * "TRAIN_FILE") and its path (NULL: not given). */
+typedef struct cli_path {
+    const char *what;
+    const char *path;
+} cli_path;
+/* Refuses (EXIT_INPUT, after a message naming both) an output that is the same file as an
+ * input or as another output (same device and inode, or the same name for files not yet
+ * created), and '-' as an output name. EXIT_OK otherwise. */
+int cli_check_paths(const char *cmd, const cli_path *in, int nin, const cli_path *out, int nout);
+/* Refuses (EXIT_INPUT, after a message) an output that cannot be created (hogmf_output_check),
+ * before any long work starts. */
+int cli_check_creatable(const char *cmd, const char *what, const char *path);
 /* Threads training uses when --threads is not given (all available processors). */
 int cli_default_threads(void);
 
@@ -139,6 +154,8 @@ typedef struct cli_batch {
     uint32_t every;         /* write one every N epochs and at the end; 0: only on a signal */
     const char *resume;     /* --resume FILE, or NULL */
     uint64_t max_memory;    /* --max-memory in bytes; 0: no limit */
+    const char *model_path; /* the model to write at the end, under the signal handlers and
+                             * with a checkpoint if that fails; NULL: the caller writes it */
 } cli_batch;
 
 /* A size with an optional K, M, G or T suffix (powers of 1024), e.g. "512M"; > 0. */
@@ -151,8 +168,9 @@ int cli_memory_check_train(cli_out *o, const cli_batch *b, const hogmf_ratings *
                            const hogmf_ratings *valid, const hogmf_params *p);
 /* Trains (or resumes from b->resume) epoch by epoch, calling p->on_epoch, writing
  * checkpoints every b->every epochs and, on the first SIGINT or SIGTERM, after the current
- * epoch (exit code EXIT_INTERRUPTED). Errors are reported; returns the exit code, and *out
- * the model on EXIT_OK. */
+ * epoch (exit code EXIT_INTERRUPTED); then writes b->model_path (a signal meanwhile, or a
+ * failed write, leaves a checkpoint too). Errors are reported; returns the exit code, and
+ * *out the model on EXIT_OK. */
 int cli_batch_train(cli_out *o, const cli_batch *b, hogmf_ratings *train,
                     const hogmf_ratings *valid, const hogmf_params *p, hogmf_model **out);
 

@@ -51,13 +51,20 @@ int cmd_convert(int argc, char **argv)
         case 'q': quiet = 1; break;
         case 'h': fputs(help, stdout); return EXIT_OK;
         case ':': return cli_usage_error("convert", "%s needs a value", argv[optind - 1]);
-        default: return cli_usage_error("convert", "unknown option '%s'", argv[optind - 1]);
+        default: return cli_unknown_option("convert", argv);
         }
     }
     if (to == HOGMF_FORMAT_AUTO)
         return cli_usage_error("convert", "--to FMT is required");
     if (optind + 2 != argc)
         return cli_usage_error("convert", "expected IN and OUT");
+    {
+        const cli_path in[] = {{"IN", argv[optind]}};
+        const cli_path out[] = {{"OUT", argv[optind + 1]}};
+        int prc = cli_check_paths("convert", in, 1, out, 1);
+        if (prc != EXIT_OK)
+            return prc;
+    }
     cli_out out;
     cli_out_init(&out, quiet, 0);
     hogmf_ratings set = {0};

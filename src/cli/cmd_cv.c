@@ -140,7 +140,7 @@ int cmd_cv(int argc, char **argv)
         case 'q': quiet = 1; break;
         case 'h': help(&p); return EXIT_OK;
         case ':': return cli_usage_error("cv", "%s needs a value", argv[optind - 1]);
-        default: return cli_usage_error("cv", "unknown option '%s'", argv[optind - 1]);
+        default: return cli_unknown_option("cv", argv);
         }
     }
     cli_train_opts_finish(&to);

@@ -41,7 +41,7 @@ int cmd_eval(int argc, char **argv)
             break;
         case 'h': fputs(help, stdout); return EXIT_OK;
         case ':': return cli_usage_error("eval", "%s needs a value", argv[optind - 1]);
-        default: return cli_usage_error("eval", "unknown option '%s'", argv[optind - 1]);
+        default: return cli_unknown_option("eval", argv);
         }
     }
     if (optind + 2 != argc)

@@ -50,7 +50,7 @@ int cmd_export(int argc, char **argv)
         case 'o': out = optarg; break;
         case 'h': fputs(help, stdout); return EXIT_OK;
         case ':': return cli_usage_error("export", "%s needs a value", argv[optind - 1]);
-        default: return cli_usage_error("export", "unknown option '%s'", argv[optind - 1]);
+        default: return cli_unknown_option("export", argv);
         }
     }
     if (libmf + csv != 1)
@@ -59,6 +59,23 @@ int cmd_export(int argc, char **argv)
         return cli_usage_error("export", "-o OUT is required");
     if (optind + 1 != argc)
         return cli_usage_error("export", "expected one MODEL, found %d", argc - optind);
+    {
+        /* --csv writes OUT_users.csv, OUT_items.csv and OUT_global.csv */
+        char names[3][4096];
+        cli_path outp[3] = {{"-o", out}, {NULL, NULL}, {NULL, NULL}};
+        if (csv) {
+            static const char *const suffix[3] = {"_users.csv", "_items.csv", "_global.csv"};
+            for (int j = 0; j < 3; j++) {
+                snprintf(names[j], sizeof names[j], "%s%s", out, suffix[j]);
+                outp[j].what = "output";
+                outp[j].path = names[j];
+            }
+        }
+        const cli_path in[] = {{"MODEL", argv[optind]}};
+        int prc = cli_check_paths("export", in, 1, outp, 3);
+        if (prc != EXIT_OK)
+            return prc;
+    }
     hogmf_model *model = NULL;
     hogmf_error err = {0};
     if (hogmf_model_load(argv[optind], &model, &err) != HOGMF_OK)

@@ -73,7 +73,7 @@ int cmd_foldin(int argc, char **argv)
         case 'q': quiet = 1; break;
         case 'h': fputs(help, stdout); return EXIT_OK;
         case ':': return cli_usage_error("foldin", "%s needs a value", argv[optind - 1]);
-        default: return cli_usage_error("foldin", "unknown option '%s'", argv[optind - 1]);
+        default: return cli_unknown_option("foldin", argv);
         }
     }
     if (optind + 2 != argc)
@@ -81,6 +81,13 @@ int cmd_foldin(int argc, char **argv)
                                argc - optind, argc - optind == 1 ? "" : "s");
     if (!out_path)
         return cli_usage_error("foldin", "-o FOLDIN is required");
+    {
+        const cli_path in[] = {{"MODEL", argv[optind]}, {"RATINGS", argv[optind + 1]}};
+        const cli_path out[] = {{"-o", out_path}};
+        int prc = cli_check_paths("foldin", in, 2, out, 1);
+        if (prc != EXIT_OK)
+            return prc;
+    }
     hogmf_model *model = NULL;
     hogmf_ratings set = {0};
     hogmf_foldin f = {0};

@@ -66,7 +66,7 @@ int cmd_gen(int argc, char **argv)
         case 'o': out = optarg; break;
         case 'h': fputs(help, stdout); return EXIT_OK;
         case ':': return cli_usage_error("gen", "%s needs a value", argv[optind - 1]);
-        default: return cli_usage_error("gen", "unknown option '%s'", argv[optind - 1]);
+        default: return cli_unknown_option("gen", argv);
         }
     }
     if (optind != argc)
@@ -74,6 +74,10 @@ int cmd_gen(int argc, char **argv)
     if (!out)
         return cli_usage_error("gen", "-o FILE is required");
     hogmf_error err = {0};
+    const cli_path outp[] = {{"-o", out}};
+    int prc = cli_check_paths("gen", NULL, 0, outp, 1);
+    if (prc != EXIT_OK)
+        return prc;
     if (hogmf_gen_write(&gp, out, &err) != HOGMF_OK)
         return cli_report(&err, err.status == HOGMF_ERR_IO);
     return EXIT_OK;

@@ -54,7 +54,7 @@ int cmd_import(int argc, char **argv)
             break;
         case 'h': fputs(help, stdout); return EXIT_OK;
         case ':': return cli_usage_error("import", "%s needs a value", argv[optind - 1]);
-        default: return cli_usage_error("import", "unknown option '%s'", argv[optind - 1]);
+        default: return cli_unknown_option("import", argv);
         }
     }
     if (!libmf)
@@ -63,6 +63,13 @@ int cmd_import(int argc, char **argv)
         return cli_usage_error("import", "-o MODEL is required");
     if (optind + 1 != argc)
         return cli_usage_error("import", "expected one LIBMF_MODEL, found %d", argc - optind);
+    {
+        const cli_path in[] = {{"LIBMF_MODEL", argv[optind]}};
+        const cli_path outp[] = {{"-o", out}};
+        int prc = cli_check_paths("import", in, 1, outp, 1);
+        if (prc != EXIT_OK)
+            return prc;
+    }
     if (rmin > rmax)
         return cli_usage_error("import", "--rmin %g is above --rmax %g", rmin, rmax);
     hogmf_model *model = NULL;

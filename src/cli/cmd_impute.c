@@ -160,7 +160,7 @@ int cmd_impute(int argc, char **argv)
         case 'q': quiet = 1; break;
         case 'h': help(&defaults); return EXIT_OK;
         case ':': return cli_usage_error("impute", "%s needs a value", argv[optind - 1]);
-        default: return cli_usage_error("impute", "unknown option '%s'", argv[optind - 1]);
+        default: return cli_unknown_option("impute", argv);
         }
     }
     cli_train_opts_finish(&to);
@@ -168,6 +168,13 @@ int cmd_impute(int argc, char **argv)
         return cli_usage_error("impute", "expected one MATRIX, found %d", argc - optind);
     if (!out_path)
         return cli_usage_error("impute", "-o OUT is required");
+    {
+        const cli_path in[] = {{"MATRIX", argv[optind]}};
+        const cli_path out[] = {{"-o", out_path}};
+        int prc = cli_check_paths("impute", in, 1, out, 1);
+        if (prc != EXIT_OK)
+            return prc;
+    }
     const char *path = argv[optind];
     hogmf_dense d = {0};
     hogmf_ratings known = {0};

@@ -66,7 +66,7 @@ int cmd_info(int argc, char **argv)
         switch (c) {
         case O_JSON: json = 1; break;
         case 'h': fputs(help, stdout); return EXIT_OK;
-        default: return cli_usage_error("info", "unknown option '%s'", argv[optind - 1]);
+        default: return cli_unknown_option("info", argv);
         }
     }
     if (optind + 1 != argc)

@@ -1,8 +1,11 @@
 /*
  * cmd_plot.c - `hogmf plot LOG.jsonl... -o curve.png`: training curves (train and validation
  * RMSE per epoch) from `train --log` files or `train --json` event streams, drawn by gnuplot
- * (run through a pipe with a generated script; the data goes inline). It parses only the flat
- * JSON objects hogmf writes, and writes the picture atomically.
+ * (run through a pipe with a generated script; the data goes inline). Nothing the user gave
+ * reaches gnuplot as code: the picture goes to gnuplot's standard output (a temporary file),
+ * so OUT is never named in the script, and titles are quoted with control characters
+ * (a newline would end the command) replaced. It parses only the flat JSON objects hogmf
+ * writes, and writes the picture atomically.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "cli.h"
@@ -311,14 +314,16 @@ static char *find_gnuplot(void)
     return NULL;
 }
 
-/* Writes s as a gnuplot single-quoted string ('' stands for '). */
+/* Writes s as a gnuplot single-quoted string ('' stands for '); a control character, which
+ * would end the string's command (a newline) and start another, becomes '?'. */
 static void gp_quote(FILE *gp, const char *s)
 {
     fputc('\'', gp);
     for (; *s; s++) {
-        if (*s == '\'')
+        unsigned char c = (unsigned char)*s;
+        if (c == '\'')
             fputc('\'', gp);
-        fputc(*s, gp);
+        fputc(c < 0x20 || c == 0x7f ? '?' : c, gp);
     }
     fputc('\'', gp);
 }
@@ -329,14 +334,13 @@ static const char *base_name(const char *p)
     return s ? s + 1 : p;
 }
 
-static void write_script(FILE *gp, const curve *cs, int nc, const char *out, int svg,
-                         unsigned w, unsigned h, const char *title)
+/* The picture goes to gnuplot's standard output (no `set output`). */
+static void write_script(FILE *gp, const curve *cs, int nc, int svg, unsigned w, unsigned h,
+                         const char *title)
 {
     fprintf(gp, "set terminal %s size %u,%u noenhanced font 'sans,10'\n",
             svg ? "svg" : "pngcairo", w, h);
-    fputs("set output ", gp);
-    gp_quote(gp, out);
-    fputs("\nset title ", gp);
+    fputs("set title ", gp);
     gp_quote(gp, title);
     fputs("\nset xlabel 'epoch'\nset ylabel 'RMSE'\nset grid\nset key top right\n"
           "set datafile missing '?'\n"
@@ -391,51 +395,83 @@ static void write_script(FILE *gp, const curve *cs, int nc, const char *out, int
             gp_quote(gp, label);
         }
     }
-    fputs("\nunset output\n", gp);
+    fputs("\n", gp);
 }
 
-static int run_gnuplot(const char *gnuplot, const curve *cs, int nc, const char *tmp, int svg,
+/* Runs gnuplot with the script on its standard input and ofd as its standard output. */
+static int run_gnuplot(const char *gnuplot, const curve *cs, int nc, int ofd, int svg,
                        unsigned w, unsigned h, const char *title)
 {
-    /* The command is the program's path in single quotes for /bin/sh. */
-    size_t n = strlen(gnuplot);
-    char *cmd = malloc(4 * n + 3);
-    if (!cmd)
-        return EXIT_INTERNAL;
-    size_t q = 0;
-    cmd[q++] = '\'';
-    for (size_t i = 0; i < n; i++) {
-        if (gnuplot[i] == '\'') {
-            memcpy(cmd + q, "'\\''", 4);
-            q += 4;
-        } else {
-            cmd[q++] = gnuplot[i];
-        }
-    }
-    cmd[q++] = '\'';
-    cmd[q] = '\0';
-    signal(SIGPIPE, SIG_IGN); /* a gnuplot that dies early is reported by pclose */
-    fflush(NULL);
-    FILE *gp = popen(cmd, "w");
-    free(cmd);
-    if (!gp) {
+    int pfd[2];
+    if (pipe(pfd) != 0) {
         fprintf(stderr, "hogmf: cannot run %s: %s\n", gnuplot, strerror(errno));
         return EXIT_INTERNAL;
     }
-    write_script(gp, cs, nc, tmp, svg, w, h, title);
-    int status = pclose(gp);
-    if (status == -1 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    signal(SIGPIPE, SIG_IGN); /* a gnuplot that dies early is reported by its status */
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        if (dup2(pfd[0], 0) < 0 || dup2(ofd, 1) < 0)
+            _exit(127);
+        close(pfd[0]);
+        close(pfd[1]);
+        execl(gnuplot, gnuplot, (char *)NULL);
+        fprintf(stderr, "hogmf: cannot run %s: %s\n", gnuplot, strerror(errno));
+        _exit(127);
+    }
+    close(pfd[0]);
+    if (pid < 0) {
+        fprintf(stderr, "hogmf: cannot run %s: %s\n", gnuplot, strerror(errno));
+        close(pfd[1]);
+        return EXIT_INTERNAL;
+    }
+    FILE *gp = fdopen(pfd[1], "w");
+    if (gp) {
+        write_script(gp, cs, nc, svg, w, h, title);
+        fclose(gp);
+    } else {
+        close(pfd[1]);
+    }
+    int status;
+    while (waitpid(pid, &status, 0) < 0)
+        if (errno != EINTR) {
+            status = -1;
+            break;
+        }
+    if (!gp || status == -1 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
         fprintf(stderr, "hogmf: %s failed (%s %d); see its messages above\n", gnuplot,
                 status != -1 && WIFEXITED(status) ? "exit status" : "status",
                 status != -1 && WIFEXITED(status) ? WEXITSTATUS(status) : status);
         return EXIT_INTERNAL;
     }
     struct stat sb;
-    if (stat(tmp, &sb) != 0 || sb.st_size == 0) {
-        fprintf(stderr, "hogmf: %s wrote no picture to %s\n", gnuplot, tmp);
+    if (fstat(ofd, &sb) != 0 || sb.st_size == 0) {
+        fprintf(stderr, "hogmf: %s wrote no picture\n", gnuplot);
         return EXIT_INTERNAL;
     }
     return EXIT_OK;
+}
+
+/* Copies the picture gnuplot drew into pic to out (hogmf_write_file_atomic). */
+static int write_picture(FILE *pic, const char *out)
+{
+    struct stat sb;
+    char *buf = NULL;
+    hogmf_error err = {0};
+    if (fstat(fileno(pic), &sb) != 0 || !(buf = malloc((size_t)sb.st_size))) {
+        fprintf(stderr, "hogmf: out of memory for the picture\n");
+        return EXIT_INTERNAL;
+    }
+    rewind(pic);
+    int rc = EXIT_OK;
+    if (fread(buf, 1, (size_t)sb.st_size, pic) != (size_t)sb.st_size) {
+        fprintf(stderr, "hogmf: cannot read back the picture: %s\n", strerror(errno));
+        rc = EXIT_INTERNAL;
+    } else if (hogmf_write_file_atomic(out, buf, (size_t)sb.st_size, &err) != HOGMF_OK) {
+        rc = cli_report(&err, 1);
+    }
+    free(buf);
+    return rc;
 }
 
 /* ---------------------------------------------------------------- the command */
@@ -473,7 +509,7 @@ int cmd_plot(int argc, char **argv)
         }
         case 'h': fputs(help, stdout); return EXIT_OK;
         case ':': return cli_usage_error("plot", "%s needs a value", argv[optind - 1]);
-        default: return cli_usage_error("plot", "unknown option '%s'", argv[optind - 1]);
+        default: return cli_unknown_option("plot", argv);
         }
     }
     if (!out)
@@ -486,9 +522,19 @@ int cmd_plot(int argc, char **argv)
     if (!svg && !png)
         return cli_usage_error("plot", "-o: expected a file name ending in .png or .svg, "
                                        "found '%s'", out);
+    {
+        const cli_path outp[] = {{"-o", out}};
+        for (int i = optind; i < argc; i++) {
+            const cli_path in[] = {{"LOG", argv[i]}};
+            int prc = cli_check_paths("plot", in, 1, outp, 1);
+            if (prc != EXIT_OK)
+                return prc;
+        }
+    }
     int nc = argc - optind, rc = EXIT_OK;
     curve *cs = calloc((size_t)nc, sizeof *cs);
-    char *gnuplot = NULL, *tmp = NULL;
+    char *gnuplot = NULL;
+    FILE *pic = NULL;
     if (!cs) {
         fprintf(stderr, "hogmf: out of memory\n");
         return EXIT_INTERNAL;
@@ -511,13 +557,14 @@ int cmd_plot(int argc, char **argv)
         rc = EXIT_INTERNAL;
         goto done;
     }
-    /* gnuplot writes a temporary file next to OUT, renamed into place when it succeeds. */
-    tmp = malloc(olen + 32);
-    if (!tmp) {
+    /* gnuplot draws into an unnamed temporary file; the picture is then written to OUT as
+     * every output is (atomically, keeping a replaced file's mode, through a symlink). */
+    pic = tmpfile();
+    if (!pic) {
+        fprintf(stderr, "hogmf: cannot create a temporary file: %s\n", strerror(errno));
         rc = EXIT_INTERNAL;
         goto done;
     }
-    snprintf(tmp, olen + 32, "%s.tmp.%ld%s", out, (long)getpid(), svg ? ".svg" : ".png");
     char deftitle[512];
     if (!title) {
         if (nc == 1)
@@ -526,14 +573,10 @@ int cmd_plot(int argc, char **argv)
             snprintf(deftitle, sizeof deftitle, "hogmf training curves");
         title = deftitle;
     }
-    rc = run_gnuplot(gnuplot, cs, nc, tmp, svg, w, h, title);
-    if (rc == EXIT_OK && rename(tmp, out) != 0) {
-        fprintf(stderr, "hogmf: %s: cannot rename into place: %s\n", out, strerror(errno));
-        rc = EXIT_INTERNAL;
-    }
-    if (rc != EXIT_OK)
-        unlink(tmp);
-    else
+    rc = run_gnuplot(gnuplot, cs, nc, fileno(pic), svg, w, h, title);
+    if (rc == EXIT_OK)
+        rc = write_picture(pic, out);
+    if (rc == EXIT_OK)
         fprintf(stderr, "hogmf: wrote %s (%zu epochs from %d log%s)\n", out, points, nc,
                 nc > 1 ? "s" : "");
 done:
@@ -544,6 +587,7 @@ done:
     }
     free(cs);
     free(gnuplot);
-    free(tmp);
+    if (pic)
+        fclose(pic);
     return rc;
 }

@@ -50,11 +50,19 @@ int cmd_predict(int argc, char **argv)
             break;
         case 'h': fputs(help, stdout); return EXIT_OK;
         case ':': return cli_usage_error("predict", "%s needs a value", argv[optind - 1]);
-        default: return cli_usage_error("predict", "unknown option '%s'", argv[optind - 1]);
+        default: return cli_unknown_option("predict", argv);
         }
     }
     if (optind + 2 != argc)
         return cli_usage_error("predict", "expected MODEL and FILE");
+    {
+        const cli_path in[] = {{"MODEL", argv[optind]}, {"FILE", argv[optind + 1]},
+                               {"--foldin file", foldin_path}};
+        const cli_path out[] = {{"-o", out_path}};
+        int prc = cli_check_paths("predict", in, 3, out, 1);
+        if (prc != EXIT_OK)
+            return prc;
+    }
     hogmf_model *model = NULL;
     hogmf_ratings set = {0};
     hogmf_error err = {0};

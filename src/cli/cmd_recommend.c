@@ -135,7 +135,7 @@ int cmd_recommend(int argc, char **argv)
         case 'h': fputs(help, stdout); goto done;
         case ':': rc = cli_usage_error("recommend", "%s needs a value", argv[optind - 1]); goto done;
         default:
-            rc = cli_usage_error("recommend", "unknown option '%s'", argv[optind - 1]);
+            rc = cli_unknown_option("recommend", argv);
             goto done;
         }
     }
@@ -147,6 +147,17 @@ int cmd_recommend(int argc, char **argv)
     if (!all_users == !nids) {
         rc = cli_usage_error("recommend", "expected --user ID or --all-users (one of them)");
         goto done;
+    }
+    {
+        const cli_path out[] = {{"-o", out_path}};
+        const cli_path in[] = {{"MODEL", argv[optind]}, {"--foldin file", foldin_path}};
+        if ((rc = cli_check_paths("recommend", in, 2, out, 1)) != EXIT_OK)
+            goto done;
+        for (size_t j = 0; j < nexcl; j++) {
+            const cli_path ex[] = {{"--exclude file", excl_paths[j]}};
+            if ((rc = cli_check_paths("recommend", ex, 1, out, 1)) != EXIT_OK)
+                goto done;
+        }
     }
     if ((rc = cli_load_model_foldin(argv[optind], foldin_path, &model)) != EXIT_OK)
         goto done;

@@ -47,13 +47,20 @@ int cmd_split(int argc, char **argv)
             break;
         case 'h': fputs(help, stdout); return EXIT_OK;
         case ':': return cli_usage_error("split", "%s needs a value", argv[optind - 1]);
-        default: return cli_usage_error("split", "unknown option '%s'", argv[optind - 1]);
+        default: return cli_unknown_option("split", argv);
         }
     }
     if (fraction < 0)
         return cli_usage_error("split", "--test-fraction is required");
     if (optind + 3 != argc)
         return cli_usage_error("split", "expected FILE, TRAIN_OUT and TEST_OUT");
+    {
+        const cli_path in[] = {{"FILE", argv[optind]}};
+        const cli_path out[] = {{"TRAIN_OUT", argv[optind + 1]}, {"TEST_OUT", argv[optind + 2]}};
+        int prc = cli_check_paths("split", in, 1, out, 2);
+        if (prc != EXIT_OK)
+            return prc;
+    }
     hogmf_ratings all = {0}, train = {0}, test = {0};
     hogmf_error err = {0};
     int rc = EXIT_OK;

@@ -110,10 +110,12 @@ static int on_epoch(void *vctx, const hogmf_epoch_stats *s)
     return 0;
 }
 
-static int read_set(cli_out *o, const char *path, hogmf_format fmt, hogmf_ratings *out)
+static int read_set(cli_out *o, const char *path, hogmf_format fmt, uint64_t max_memory,
+                    hogmf_ratings *out)
 {
     hogmf_read_options ro = hogmf_read_options_default();
     ro.format = fmt;
+    ro.max_memory = max_memory; /* enforced as the reader grows, whatever the estimate said */
     hogmf_error err = {0};
     if (cli_read(o, path, &ro, out, &err) != HOGMF_OK)
         return cli_report(&err, 0);
@@ -231,7 +233,7 @@ int cmd_train(int argc, char **argv)
             fputs(help_more, stdout);
             return EXIT_OK;
         case ':': return cli_usage_error("train", "%s needs a value", argv[optind - 1]);
-        default: return cli_usage_error("train", "unknown option '%s'", argv[optind - 1]);
+        default: return cli_unknown_option("train", argv);
         }
     }
     cli_train_opts_finish(&to);
@@ -261,13 +263,27 @@ int cmd_train(int argc, char **argv)
     }
 #endif
     cli_out_init(&ctx.out, ctx.quiet, ctx.json);
+    /* No output may be an input or another output, and each must be creatable now, not
+     * after the last epoch. The checkpoint may be the --resume file (it goes on there). */
+    const cli_path ins[] = {{"TRAIN_FILE", train_path}, {"--validate file", valid_path},
+                            {"--resume checkpoint", batch.resume}};
+    const cli_path outs[] = {{"-o", out_path}, {"--log", ctx.log_path},
+                             {"--checkpoint", batch.checkpoint}};
+    int prc;
+    if ((prc = cli_check_paths("train", ins, 3, outs, 2)) != EXIT_OK ||
+        (prc = cli_check_paths("train", ins, 2, outs, 3)) != EXIT_OK)
+        return prc;
+    for (int j = 0; j < 3; j++) /* MODEL.ckpt, written only on a signal, is not required */
+        if (outs[j].path && outs[j].path != default_ckpt &&
+            (prc = cli_check_creatable("train", outs[j].what, outs[j].path)))
+            return prc;
 
     hogmf_ratings all = {0}, train = {0}, valid = {0};
     hogmf_model *model = NULL;
     hogmf_error err = {0};
     int rc = cli_memory_check_read(&ctx.out, &batch, train_path);
     if (rc == EXIT_OK)
-        rc = read_set(&ctx.out, train_path, fmt, &all);
+        rc = read_set(&ctx.out, train_path, fmt, batch.max_memory, &all);
     if (rc != EXIT_OK)
         goto done;
     if (holdout > 0) {
@@ -282,8 +298,9 @@ int cmd_train(int argc, char **argv)
     } else {
         train = all;
         memset(&all, 0, sizeof all);
-        if (valid_path && ((rc = cli_memory_check_read(&ctx.out, &batch, valid_path)) != EXIT_OK ||
-                           (rc = read_set(&ctx.out, valid_path, fmt, &valid)) != EXIT_OK))
+        if (valid_path &&
+            ((rc = cli_memory_check_read(&ctx.out, &batch, valid_path)) != EXIT_OK ||
+             (rc = read_set(&ctx.out, valid_path, fmt, batch.max_memory, &valid)) != EXIT_OK))
             goto done;
     }
     if (valid.nnz == 0 && p.patience > 0 && !ctx.quiet && (holdout > 0 || valid_path))
@@ -299,26 +316,25 @@ int cmd_train(int argc, char **argv)
                 (double)p.lambda_q, p.threads ? p.threads : cli_default_threads(),
                 (unsigned long long)p.seed);
     cli_train_begin(&ctx.out, &p, train.nnz, valid.nnz);
-    hogmf_status st;
 #ifdef HOGMF_MPI
     if (cli_mpi_rank() >= 0) { /* started by mpirun: DSGD across the ranks (cli/mpi_train.c) */
         rc = cli_train_mpi(&ctx.out, &batch, &train, valid.nnz ? &valid : NULL, &p, &model);
         if (rc != EXIT_OK || !model) /* errors are reported; ranks other than 0 end here */
             goto done;
-        st = HOGMF_OK;
+        if (hogmf_model_save(model, out_path, &err) != HOGMF_OK) {
+            rc = cli_report(&err, 1);
+            goto done;
+        }
     } else
 #endif
-    { /* epoch by epoch, with checkpoints and signals (cli/batch.c); it reports errors */
+    { /* epoch by epoch, with checkpoints and signals, then the model (cli/batch.c); it
+       * reports errors */
+        batch.model_path = out_path;
         rc = cli_batch_train(&ctx.out, &batch, &train, valid.nnz ? &valid : NULL, &p, &model);
         if (rc != EXIT_OK)
             goto done;
-        st = HOGMF_OK;
     }
     cli_bar_clear(&ctx.out);
-    if (st != HOGMF_OK) {
-        rc = cli_report(&err, 0);
-        goto done;
-    }
     if (!ctx.quiet) {
         if (valid.nnz)
             fprintf(stderr, "hogmf: best epoch %u of %u: train_rmse %.5f valid_rmse %.5f\n",
@@ -326,10 +342,6 @@ int cmd_train(int argc, char **argv)
         else
             fprintf(stderr, "hogmf: %u epochs: train_rmse %.5f\n", model->epochs_run,
                     model->train_rmse);
-    }
-    if (hogmf_model_save(model, out_path, &err) != HOGMF_OK) {
-        rc = cli_report(&err, 1);
-        goto done;
     }
     if (!ctx.quiet)
         fprintf(stderr, "hogmf: wrote %s\n", out_path);

@@ -275,7 +275,7 @@ int cmd_tune(int argc, char **argv)
         case 'q': ctx.quiet = 1; break;
         case 'h': help(&tp); return EXIT_OK;
         case ':': return cli_usage_error("tune", "%s needs a value", argv[optind - 1]);
-        default: return cli_usage_error("tune", "unknown option '%s'", argv[optind - 1]);
+        default: return cli_unknown_option("tune", argv);
         }
     }
     cli_train_opts_finish(&to);

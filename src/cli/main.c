@@ -4,6 +4,8 @@
  */
 #include "cli.h"
 
+#include <errno.h>
+#include <signal.h>
 #include <string.h>
 
 static const char usage[] =
@@ -48,7 +50,31 @@ static const char usage[] =
     "  4  train stopped by SIGINT or SIGTERM after an epoch; a checkpoint was written\n"
     "     (continue with the same options and --resume CHECKPOINT)\n";
 
+/* What the command printed to stdout must have arrived: a failed write (a full disk, a
+ * closed pipe) is an error, not exit 0. */
+static int stdout_closed(int rc)
+{
+    int bad = ferror(stdout);
+    errno = 0;
+    if (fflush(stdout) != 0 || bad) {
+        fprintf(stderr, "hogmf: standard output: write failed%s%s\n", errno ? ": " : "",
+                errno ? strerror(errno) : "");
+        return rc == EXIT_OK ? EXIT_INTERNAL : rc;
+    }
+    return rc;
+}
+
+static int run(int argc, char **argv);
+
 int main(int argc, char **argv)
+{
+    /* Above a file size limit (ulimit -f) a write fails with EFBIG and is reported, instead
+     * of the process dying without a word. */
+    signal(SIGXFSZ, SIG_IGN);
+    return stdout_closed(run(argc, argv));
+}
+
+static int run(int argc, char **argv)
 {
     if (argc < 2) {
         fputs(usage, stderr);

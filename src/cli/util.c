@@ -1,6 +1,7 @@
 /*
- * util.c - helpers shared by the subcommands: strict parsing of option values and the
- * mapping from library status to exit code and message.
+ * util.c - helpers shared by the subcommands: strict parsing of option values, the
+ * mapping from library status to exit code and message, and the checks that no output
+ * overwrites an input and that every output can be created before the work starts.
  */
 #include "cli.h"
 
@@ -11,7 +12,11 @@
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
+#include <getopt.h>
+#include <limits.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 static int exit_code(const hogmf_error *err, int writing)
 {
@@ -107,4 +112,109 @@ int cli_default_threads(void)
 #else
     return 1;
 #endif
+}
+
+int cli_unknown_option(const char *cmd, char **argv)
+{
+    /* getopt sets optopt to the rejected short option (0 for an unknown long one), whose
+     * group (-qZ, -Zq) argv[optind - 1] need not be; a long option is named as written. */
+    const char *last = argv[optind - 1];
+    if (optopt == 0)
+        return cli_usage_error(cmd, "unknown option '%s'", last);
+    if (!strncmp(last, "--", 2) && strchr(last, '='))
+        return cli_usage_error(cmd, "'%s': the option takes no value", last);
+    if (optopt < 256)
+        return cli_usage_error(cmd, "unknown option '-%c'", optopt);
+    return cli_usage_error(cmd, "unknown option '%s'", last);
+}
+
+/* ---------------------------------------------------------------- paths */
+
+/* Where path's data lives: the device and inode of what it names (symlinks followed), or,
+ * when it does not exist yet, the canonical name it would get. 0, or -1 when neither. */
+typedef struct file_id {
+    int exists;
+    dev_t dev;
+    ino_t ino;
+    char canon[PATH_MAX + 256];
+} file_id;
+
+static int file_id_of(const char *path, file_id *id)
+{
+    struct stat sb;
+    memset(id, 0, sizeof *id);
+    if (stat(path, &sb) == 0) {
+        id->exists = 1;
+        id->dev = sb.st_dev;
+        id->ino = sb.st_ino;
+        return 0;
+    }
+    char *dir = strdup(path);
+    if (!dir)
+        return -1;
+    char *slash = strrchr(dir, '/');
+    const char *base = slash ? slash + 1 : path;
+    if (slash == dir)
+        dir[1] = '\0';
+    else if (slash)
+        *slash = '\0';
+    else
+        strcpy(dir, ".");
+    char real[PATH_MAX];
+    int rc = -1;
+    if (realpath(dir, real)) {
+        snprintf(id->canon, sizeof id->canon, "%s/%s", real, base);
+        rc = 0;
+    }
+    free(dir);
+    return rc;
+}
+
+static int same_file(const file_id *a, const file_id *b)
+{
+    if (a->exists != b->exists)
+        return 0;
+    return a->exists ? a->dev == b->dev && a->ino == b->ino : strcmp(a->canon, b->canon) == 0;
+}
+
+int cli_check_paths(const char *cmd, const cli_path *in, int nin, const cli_path *out, int nout)
+{
+    for (int o = 0; o < nout; o++) {
+        if (!out[o].path)
+            continue;
+        if (!strcmp(out[o].path, "-"))
+            return cli_usage_error(cmd, "%s -: expected a file name ('-' is not standard "
+                                        "output here)", out[o].what);
+        file_id oid, other;
+        if (file_id_of(out[o].path, &oid) != 0)
+            continue; /* its folder is missing: writing it reports that */
+        for (int j = 0; j < nin; j++) {
+            if (!in[j].path || !strcmp(in[j].path, "-") || file_id_of(in[j].path, &other) ||
+                !same_file(&oid, &other))
+                continue;
+            fprintf(stderr, "hogmf %s: %s %s is also the %s %s; refusing to overwrite an input\n",
+                    cmd, out[o].what, out[o].path, in[j].what, in[j].path);
+            cli_json_error("an output is also an input", EXIT_INPUT);
+            return EXIT_INPUT;
+        }
+        for (int j = 0; j < o; j++) {
+            if (!out[j].path || file_id_of(out[j].path, &other) || !same_file(&oid, &other))
+                continue;
+            fprintf(stderr, "hogmf %s: %s %s is also the %s %s; give each output its own file\n",
+                    cmd, out[o].what, out[o].path, out[j].what, out[j].path);
+            cli_json_error("two outputs are the same file", EXIT_INPUT);
+            return EXIT_INPUT;
+        }
+    }
+    return EXIT_OK;
+}
+
+int cli_check_creatable(const char *cmd, const char *what, const char *path)
+{
+    hogmf_error err = {0};
+    if (hogmf_output_check(path, &err) == HOGMF_OK)
+        return EXIT_OK;
+    fprintf(stderr, "hogmf %s: %s %s\n", cmd, what, err.msg);
+    cli_json_error(err.msg, EXIT_INPUT);
+    return EXIT_INPUT;
 }
