@@ -173,6 +173,11 @@ def prepare(s, args):
     return folds
 
 
+def relative(text):
+    """Paths inside the checkout written relative to it (the JSON is committed)."""
+    return text.replace(ROOT + "/", "") + "\n"
+
+
 def check_run(cmd):
     r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     if r.returncode != 0:
@@ -247,7 +252,7 @@ def summarise(run, what):
                    epochs_run=max(p["epoch"] for p in run["points"]))
     else:
         run.update(best_rmse=None, best_epoch=None, best_seconds=None, epochs_run=0)
-    ok = run["rc"] == 0 or run["stopped"] or run["timed_out"]
+    ok = run["rc"] == 0 or run["stopped"]
     if not ok or not pts:
         tail = (run.get("stderr_tail") or "") + " ".join(run["lines"][-3:])
         run["error"] = run.get("error") or "%s: exit %s%s: %s" % (
@@ -459,7 +464,8 @@ def summarise_set(s, out):
                    x is not None for x in to_l),
                "seconds_to_hogmf_best": mean(to_h), "reached_hogmf_best": sum(
                    x is not None for x in to_h),
-               "errors": [r.get("error") for r in rs if r and not r.get("ok")]}
+               "errors": [r.get("error") or "no result" for r in rs
+                          if not r or not r.get("ok") or r.get("error")]}
         if key == "hogmf_tuned":
             row["tune_seconds"] = mean(r.get("tune_seconds") for r in rs)
         if key == libmf_best:
@@ -516,8 +522,9 @@ def panel_text(result):
     m = result["meta"]
     L = []
     L.append("hogmf vs LIBMF accuracy panel (bench/accuracy.py), %s" % m["date"])
-    L.append("machine: %s, %d cores; threads %d; load average %s at the start, %s at the end" % (
-        m["cpu"], m["cores"], m["threads"], m["loadavg_start"], m["loadavg_end"]))
+    L.append("machine: %s, %d cores; threads %d; load average %s at the start, %s at the end; "
+             "commit %s" % (m["cpu"], m["cores"], m["threads"], m["loadavg_start"],
+                            m["loadavg_end"], m.get("commit", "?")))
     L.append("hogmf: %s train %s (its own epoch cap and early stopping); LIBMF: %s" % (
         m["hogmf_version"], m["hogmf_opts"] or "(defaults)",
         "mf-train -t %d (iterations), stopped after %d iterations without a new best; "
@@ -529,8 +536,9 @@ def panel_text(result):
              "the validation set: an optimistic LIBMF);")
     L.append("s = wall seconds from process start (loading included) to the epoch line's "
              "arrival; ->L / ->H = seconds to LIBMF's / hogmf's best + %.3f" % MARGIN)
-    L.append("ML-100K: means over u1..u5 (per fold in panel.json). Timings are from a shared "
-             "2-core machine with other jobs running: noisy, compare within one run.")
+    L.append("ML-100K: means over u1..u5 (per fold in panel.json). Timings are wall-clock "
+             "beside whatever else the machine ran (load averages above): compare within one "
+             "run.")
     L.append("")
     hdr = "%-16s %-44s %8s %6s %7s %7s %7s" % ("set", "run", "best", "epoch", "s best",
                                                  "s ->L", "s ->H")
@@ -615,23 +623,24 @@ def plot_set(st, outdir, plotdir):
     if not series:
         return None
     allv = [p["valid_rmse"] for _, _, pts in series for p in pts]
-    lo = min(allv)
-    hi = min(max(allv), lo * 1.12 + 0.01)
+    lo = min(allv)  # every curve's best stays in view; the first epochs may not
+    hi = min(max(allv), max([lo * 1.12 + 0.01] +
+                            [min(p["valid_rmse"] for p in pts) * 1.03 for _, _, pts in series]))
     lb = fold["runs"].get(sm.get("libmf_best") or "", {})
     png = os.path.join(outdir, "%s.png" % st["name"])
     title = "%s%s: validation RMSE against wall seconds from process start" % (
         st["name"], " fold %s" % fold["fold"] if len(st["folds"]) > 1 else "")
     gp = ['set terminal pngcairo size 900,560 font ",10" noenhanced',
-          'set output "%s"' % png, 'set title "%s"' % title,
+          'set output "%s"' % os.path.basename(png), 'set title "%s"' % title,
           'set logscale x', 'set grid', 'set xlabel "wall seconds (log scale)"',
-          'set ylabel "validation RMSE"', 'set key top right',
+          'set ylabel "validation RMSE"', 'set key outside below',
           'set yrange [%g:%g]' % (lo - 0.003, hi)]
     styles = ["lc rgb '#d62728' pt 7", "lc rgb '#ff7f0e' pt 9", "lc rgb '#7f7f7f' pt 5",
               "lc rgb '#1f77b4' pt 5"]
     parts = []
     for i, (path, lbl, _) in enumerate(series):
         parts.append("'%s' using 1:2 with linespoints %s ps 0.6 title '%s'" % (
-            path, styles[i % len(styles)], lbl.replace("'", "")))
+            os.path.relpath(path, outdir), styles[i % len(styles)], lbl.replace("'", "")))
     if lb.get("ok"):
         parts.append("%g with lines dt 2 lc rgb '#1f77b4' title 'LIBMF best + %.3f'" % (
             lb["best_rmse"] + MARGIN, MARGIN))
@@ -639,8 +648,8 @@ def plot_set(st, outdir, plotdir):
     gpath = os.path.join(plotdir, "%s.gp" % st["name"])
     with open(gpath, "w") as f:
         f.write("\n".join(gp) + "\n")
-    r = subprocess.run(["gnuplot", gpath], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                       text=True)
+    r = subprocess.run(["gnuplot", os.path.relpath(gpath, outdir)], cwd=outdir,  # relative
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     if r.returncode != 0:
         log("gnuplot failed on %s: %s" % (gpath, r.stdout[-300:]))
         return None
@@ -662,7 +671,13 @@ def machine_meta(args):
                              timeout=30).stdout.strip()
     except (OSError, subprocess.TimeoutExpired):
         ver = "hogmf ?"
-    return {"cpu": cpu, "cores": os.cpu_count() or 0, "hogmf_version": ver,
+    try:
+        commit = subprocess.run(["git", "-C", ROOT, "describe", "--always", "--dirty"],
+                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                                timeout=30).stdout.strip() or "?"
+    except (OSError, subprocess.TimeoutExpired):
+        commit = "?"
+    return {"cpu": cpu, "cores": os.cpu_count() or 0, "hogmf_version": ver, "commit": commit,
             "loadavg_start": "%.2f" % os.getloadavg()[0],
             "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
 
@@ -710,17 +725,31 @@ def panel(args):
         result["sets"].append(st)
         meta["loadavg_end"] = "%.2f" % os.getloadavg()[0]
         meta["total_seconds"] = time.monotonic() - t0
-        write_atomic(os.path.join(args.out, "panel.json"), json.dumps(result, indent=1) + "\n")
+        write_atomic(os.path.join(args.out, "panel.json"), relative(json.dumps(result, indent=1)))
         write_atomic(os.path.join(args.out, "panel.txt"), panel_text(result))
     if not args.no_plots:
-        if shutil.which("gnuplot"):
-            for st in result["sets"]:
-                if not st.get("error"):
-                    plot_set(st, args.out, plotdir)
-        else:
-            log("gnuplot not found: no plots (scripts/install-deps.sh installs it)")
+        plot_all(result, args.out)
     sys.stdout.write(panel_text(result))
     log("wrote %s/panel.json, panel.txt and the plots" % args.out)
+
+
+def plot_all(result, outdir):
+    if not shutil.which("gnuplot"):
+        log("gnuplot not found: no plots (scripts/install-deps.sh installs it)")
+        return
+    plotdir = os.path.join(outdir, "plot")
+    os.makedirs(plotdir, exist_ok=True)
+    for st in result["sets"]:
+        if not st.get("error"):
+            plot_set(st, outdir, plotdir)
+
+
+def replot(args):
+    """Redraws the table and the plots of an existing --out/panel.json; runs nothing."""
+    with open(os.path.join(args.out, "panel.json")) as f:
+        result = json.load(f)
+    write_atomic(os.path.join(args.out, "panel.txt"), panel_text(result))
+    plot_all(result, args.out)
 
 
 # ---------------------------------------------------------------- candidates mode
@@ -853,7 +882,7 @@ def candidates(args):
     meta["total_seconds"] = time.monotonic() - t0
     res = {"meta": meta, "candidates": {c: " ".join(o) for c, o in cands}, "sets": set_names,
            "matrix": cells, "leave_one_set_out": rows, "overall": overall}
-    write_atomic(os.path.join(args.out, "candidates.json"), json.dumps(res, indent=1) + "\n")
+    write_atomic(os.path.join(args.out, "candidates.json"), relative(json.dumps(res, indent=1)))
     L = ["hogmf defaults candidates (bench/accuracy.py candidates), %s, %d thread(s), %s" % (
         meta["date"], args.threads, meta["hogmf_version"]),
         "best validation RMSE over the epochs run (hogmf's own cap and early stopping); "
@@ -904,7 +933,9 @@ def main():
     ap = argparse.ArgumentParser(
         description="hogmf and LIBMF side by side (panel), or hogmf candidate defaults "
                     "compared leave-one-set-out (candidates).")
-    ap.add_argument("mode", nargs="?", default="panel", choices=["panel", "candidates"])
+    ap.add_argument("mode", nargs="?", default="panel", choices=["panel", "candidates", "replot"],
+                    help="panel (default), candidates, or replot: redraw panel.txt and the "
+                         "PNGs from --out/panel.json")
     ap.add_argument("--sets", help="comma-separated subset of: " + ", ".join(SET_NAMES))
     ap.add_argument("--threads", type=int, help="threads of every run [2 in panel mode, "
                     "1 in candidates mode]")
@@ -940,10 +971,12 @@ def main():
     if args.threads < 1:
         ap.error("--threads must be at least 1")
     args.shared = os.path.normpath(args.shared)
-    if not os.access(args.hogmf, os.X_OK):
+    if args.mode != "replot" and not os.access(args.hogmf, os.X_OK):
         sys.exit("accuracy: %s not found; run make first" % args.hogmf)
     os.makedirs(args.data, exist_ok=True)
-    if args.mode == "candidates":
+    if args.mode == "replot":
+        replot(args)
+    elif args.mode == "candidates":
         if not args.file:
             ap.error("candidates needs --file CANDS")
         candidates(args)
