@@ -443,10 +443,10 @@ def summarise_set(s, out):
         return [r["best_rmse"] + MARGIN if r and r.get("ok") else None for r in runs(key)]
 
     t_libmf, t_hogmf = targets(libmf_best), targets("hogmf")
-    row_keys = ["hogmf"] + (["hogmf_tuned"] if "hogmf_tuned" in keys else []) + \
-        [k for k in ("libmf_default", libmf_best) if k is not None]
-    if libmf_best == "libmf_default":
-        row_keys = row_keys[:-1]
+    row_keys = []
+    for k in ("hogmf", "hogmf_tuned", "libmf_default", libmf_best):
+        if k in keys and k not in row_keys:
+            row_keys.append(k)
     for key in row_keys:
         rs = runs(key)
         okr = [r for r in rs if r and r.get("ok")]
@@ -553,7 +553,7 @@ def panel_text(result):
         sub = "%d/%d" % (st["train_ratings"], st["valid_ratings"])
         for i, r in enumerate(sm["rows"]):
             nr = ""
-            if r["folds"] > 1:
+            if r["folds"] > 1 and sm.get("libmf_best"):
                 if r["reached_libmf_best"] < r["folds"] or r["reached_hogmf_best"] < r["folds"]:
                     nr = "  (reached in %d/%d, %d/%d folds)" % (
                         r["reached_libmf_best"], r["folds"], r["reached_hogmf_best"], r["folds"])
@@ -719,9 +719,9 @@ def panel(args):
     for s in select_sets(args):
         try:
             st = panel_set(s, args, libmf_ok)
-        except (OSError, RuntimeError, ValueError, subprocess.SubprocessError) as e:
-            log("%s FAILED: %s" % (s["name"], e))
-            st = {"name": s["name"], "error": str(e)}
+        except Exception as e:  # one set's failure is reported; the panel goes on
+            log("%s FAILED: %s: %s" % (s["name"], type(e).__name__, e))
+            st = {"name": s["name"], "error": "%s: %s" % (type(e).__name__, e)}
         result["sets"].append(st)
         meta["loadavg_end"] = "%.2f" % os.getloadavg()[0]
         meta["total_seconds"] = time.monotonic() - t0
