@@ -2,6 +2,7 @@
 #   make            library and CLI (build/libhogmf.a, build/hogmf)
 #   make test       Check unit tests and CLI tests
 #   make bench      benchmarks (bench/run.sh)
+#   make bench-accuracy  hogmf vs LIBMF accuracy panel (bench/accuracy.py)
 #   make demo       generate demo data, train, evaluate
 #   V=1             full command lines; OPENMP=0 builds without OpenMP; NATIVE=1 adds -march=native (the SGD kernel picks AVX2/AVX-512 at run time anyway)
 
@@ -106,6 +107,15 @@ endif
 
 bench: all
 	$(Q)BENCH_BUILD=$(BUILD) sh bench/run.sh
+
+# The accuracy panel against LIBMF (bench/accuracy.py, bench/README.md); LIBMF is built into
+# $(BUILD)/libmf from ../shared/anchors/libmf when that is there. ACCURACY_OPTS passes options,
+# e.g. make bench-accuracy ACCURACY_OPTS="--sets ciao,epinions --with-tune 60".
+PYTHON ?= $(shell test -x /usr/bin/python3 && echo /usr/bin/python3 || echo python3)
+.PHONY: bench-accuracy
+bench-accuracy: all
+	$(Q)sh scripts/build-libmf.sh "" $(BUILD)/libmf || echo "bench-accuracy: LIBMF did not build"
+	$(Q)$(PYTHON) bench/accuracy.py --hogmf $(BUILD)/hogmf --libmf-dir $(BUILD)/libmf $(ACCURACY_OPTS)
 
 demo: all
 	$(Q)sh scripts/demo.sh

@@ -8,9 +8,18 @@ set -eu
 PACKAGES="gcc libc6-dev make pkg-config check libsubunit-dev zlib1g-dev libhwloc-dev gnuplot-nox groff-base libopenmpi-dev openmpi-bin"
 # --sanitizers adds what `make tsan` and `make fuzz` need: clang, LLVM's OpenMP runtime (with
 # the Archer tool for TSan) and compiler-rt (libFuzzer). `make asan` needs only gcc.
-if [ "${1:-}" = --sanitizers ]; then
-    PACKAGES="$PACKAGES clang libomp-dev libclang-rt-14-dev"
-fi
+# --bench adds what `make bench-accuracy` needs besides: g++ (LIBMF, built from
+# ../shared/anchors/libmf) and python3 (bench/accuracy.py).
+for opt in "$@"; do
+    case $opt in
+    --sanitizers) PACKAGES="$PACKAGES clang libomp-dev libclang-rt-14-dev" ;;
+    --bench) PACKAGES="$PACKAGES g++ python3" ;;
+    *)
+        echo "install-deps: unknown option '$opt' (expected --sanitizers or --bench)" >&2
+        exit 2
+        ;;
+    esac
+done
 
 missing=""
 for p in $PACKAGES; do
