@@ -256,10 +256,19 @@ hogmf_rating *hogmf__remap(const hogmf_model *model, const hogmf_ratings *set, s
  * reporting through params->log when some could not be bound (they stay unbound). */
 int hogmf__pin_threads(hogmf_pin pin, int threads, const hogmf_params *params);
 
+/* Seed salts of the initial factor rows, shared by train.c and the MPI trainer so that a row
+ * starts from the same numbers in both modes. */
+#define HOGMF_SALT_USERS 0x5573657273ull /* "Users" */
+#define HOGMF_SALT_ITEMS 0x4974656D73ull /* "Items" */
+/* Writes rows x stride floats of X: k factors uniform with standard deviation sd from the
+ * stream of row r (global[r] when global is given) and zero padding (train.c). */
+void hogmf__init_rows(float *X, const uint32_t *global, uint32_t rows, uint32_t k,
+                      uint32_t stride, float sd, uint64_t seed, uint64_t salt, int threads);
+
 /* The baseline estimates the biases start from (train.c init_biases): alternating sweeps
  * and the shrinkage, in ratings, towards zero. */
 #define HOGMF_BIAS_SWEEPS 2
-#define HOGMF_BIAS_SHRINK 10.0
+#define HOGMF_BIAS_SHRINK 5.0
 /* Writes the baseline estimates of bu[0..m) and bi[0..n) for the ratings x[0..nnz) (model
  * indices) with mean mu. With a grid (x in its tile order) the sweeps run on `threads`
  * threads; without one (NULL) on one. The sums are in double and in an order that does not

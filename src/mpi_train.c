@@ -28,8 +28,6 @@
 enum { TAG_Q = 101, TAG_BI, TAG_GQ, TAG_GBI, TAG_P, TAG_BU, TAG_GP, TAG_GBU };
 
 /* Seed salts shared with train.c, so a row starts from the same numbers in both modes. */
-#define SALT_USERS 0x5573657273ull /* "Users" */
-#define SALT_ITEMS 0x4974656D73ull /* "Items" */
 #define SALT_SHUF 0x53687566ull    /* "Shuf" */
 #define SALT_UBLK 0x4D5055ull      /* "MPU": the user permutation */
 #define SALT_IBLK 0x4D5049ull      /* "MPI": the item permutation */
@@ -211,22 +209,6 @@ static void partition(const uint32_t *counts, uint32_t count, uint64_t nnz, uint
     /* blk is non-decreasing along perm, so perm is already grouped by block. */
     for (uint32_t j = 0; j < count; j++)
         loc[perm[j]] = j - start[blk[perm[j]]];
-}
-
-/* Factor rows ~ N(0, sd^2) from the stream of their global index, as train.c's init_rows. */
-static void init_rows(float *X, const uint32_t *global, uint32_t rows, uint32_t k,
-                      uint32_t stride, float sd, uint64_t seed, uint64_t salt, int threads)
-{
-    (void)threads; /* unused without OpenMP */
-#pragma omp parallel for num_threads(threads) schedule(static) default(none) \
-    shared(X, global, rows, k, stride, sd, seed, salt)
-    for (uint32_t r = 0; r < rows; r++) {
-        hogmf_rng g;
-        hogmf__rng_seed(&g, seed ^ salt, global[r]);
-        float *x = X + (size_t)r * stride;
-        for (uint32_t d = 0; d < k; d++)
-            x[d] = sd * (float)hogmf__rng_normal(&g);
-    }
 }
 
 /* ---------------------------------------------------------------- set-up */
@@ -440,10 +422,10 @@ static hogmf_status setup_local(hogmf_mpi_trainer *t, const hogmf_ratings *train
                 t->buf[j].gq[i] = t->buf[j].gbi[i] = 1.0f;
         }
     }
-    init_rows(t->Pb, t->uperm + t->ustart[r], t->nu, t->k, stride, params->init_sd,
-              params->seed, SALT_USERS, t->threads);
-    init_rows(t->buf[0].Q, t->iperm + t->istart[r], item_rows(t, r), t->k, stride,
-              params->init_sd, params->seed, SALT_ITEMS, t->threads);
+    hogmf__init_rows(t->Pb, t->uperm + t->ustart[r], t->nu, t->k, stride, params->init_sd,
+                     params->seed, HOGMF_SALT_USERS, t->threads);
+    hogmf__init_rows(t->buf[0].Q, t->iperm + t->istart[r], item_rows(t, r), t->k, stride,
+                     params->init_sd, params->seed, HOGMF_SALT_ITEMS, t->threads);
 
     t->keep_best = t->vnnz > 0 && params->patience > 0;
     if (t->keep_best) {
@@ -822,21 +804,28 @@ typedef struct rows_src {
     uint32_t h;
 } rows_src;
 
-static rows_src rows_of(hogmf_mpi_trainer *t, int best)
+/* which: ROWS_CURRENT, ROWS_BEST, or the AdaGrad accumulators as biases-only rows
+ * (ROWS_ACC_FACTORS: gp and gq; ROWS_ACC_BIASES: gbu and gbi), which checkpoints keep in two
+ * model files of their own (see hogmf_mpi_trainer_save). */
+enum { ROWS_CURRENT = 0, ROWS_BEST = 1, ROWS_ACC_FACTORS = 2, ROWS_ACC_BIASES = 3 };
+
+static rows_src rows_of(hogmf_mpi_trainer *t, int which)
 {
     rows_src s;
-    if (best) {
-        s = (rows_src){t->bestP, t->bestbu, t->bestQ, t->bestbi, t->best_h};
-    } else {
-        s = (rows_src){t->Pb, t->bu, t->buf[t->cur].Q, t->buf[t->cur].bi, t->h};
+    const item_buf *b = &t->buf[t->cur];
+    switch (which) {
+    case ROWS_BEST: s = (rows_src){t->bestP, t->bestbu, t->bestQ, t->bestbi, t->best_h}; break;
+    case ROWS_ACC_FACTORS: s = (rows_src){NULL, t->gp, NULL, b->gq, t->h}; break;
+    case ROWS_ACC_BIASES: s = (rows_src){NULL, t->gbu, NULL, b->gbi, t->h}; break;
+    default: s = (rows_src){t->Pb, t->bu, b->Q, b->bi, t->h}; break;
     }
     return s;
 }
 
 /* A model of the global sizes with the training ids (rank 0), or NULL. */
-static hogmf_model *new_full_model(const hogmf_mpi_trainer *t)
+static hogmf_model *new_full_model(const hogmf_mpi_trainer *t, uint32_t k)
 {
-    hogmf_model *model = hogmf_model_new(t->m, t->n, t->k);
+    hogmf_model *model = hogmf_model_new(t->m, t->n, k);
     if (!model)
         return NULL;
     memcpy(model->user_ids, t->user_ids, (size_t)t->m * sizeof(uint32_t));
@@ -884,6 +873,7 @@ static hogmf_status exchange(hogmf_mpi_trainer *t, hogmf_model *model, int best,
 {
     const int P = t->size;
     rows_src me = rows_of(t, best);
+    const int factors = me.P != NULL; /* the accumulators have biases-only rows */
     hogmf_status st = HOGMF_OK;
     float *tP = NULL, *tb = NULL;
     uint32_t umax = 1;
@@ -912,45 +902,57 @@ static hogmf_status exchange(hogmf_mpi_trainer *t, hogmf_model *model, int best,
             float *xP = q == 0 ? me.P : tP, *xbu = q == 0 ? me.bu : tb;
             if (to_model) {
                 if (q != 0) {
-                    MPI_Recv(xP, nu, t->row_t, q, TAG_P, t->comm, MPI_STATUS_IGNORE);
+                    if (factors)
+                        MPI_Recv(xP, nu, t->row_t, q, TAG_P, t->comm, MPI_STATUS_IGNORE);
                     MPI_Recv(xbu, nu, MPI_FLOAT, q, TAG_BU, t->comm, MPI_STATUS_IGNORE);
                 }
-                move_rows(model->P, xP, ug, (uint32_t)nu, t->stride, 1);
+                if (factors)
+                    move_rows(model->P, xP, ug, (uint32_t)nu, t->stride, 1);
                 move_rows(model->bu, xbu, ug, (uint32_t)nu, 1, 1);
             } else {
-                move_rows(model->P, xP, ug, (uint32_t)nu, t->stride, 0);
+                if (factors)
+                    move_rows(model->P, xP, ug, (uint32_t)nu, t->stride, 0);
                 move_rows(model->bu, xbu, ug, (uint32_t)nu, 1, 0);
                 if (q != 0) {
-                    MPI_Send(xP, nu, t->row_t, q, TAG_P, t->comm);
+                    if (factors)
+                        MPI_Send(xP, nu, t->row_t, q, TAG_P, t->comm);
                     MPI_Send(xbu, nu, MPI_FLOAT, q, TAG_BU, t->comm);
                 }
             }
             float *xQ = q == 0 ? me.Q : tP, *xbi = q == 0 ? me.bi : tb;
             if (to_model) {
                 if (q != 0) {
-                    MPI_Recv(xQ, nb, t->row_t, q, TAG_Q, t->comm, MPI_STATUS_IGNORE);
+                    if (factors)
+                        MPI_Recv(xQ, nb, t->row_t, q, TAG_Q, t->comm, MPI_STATUS_IGNORE);
                     MPI_Recv(xbi, nb, MPI_FLOAT, q, TAG_BI, t->comm, MPI_STATUS_IGNORE);
                 }
-                move_rows(model->Q, xQ, ig, (uint32_t)nb, t->stride, 1);
+                if (factors)
+                    move_rows(model->Q, xQ, ig, (uint32_t)nb, t->stride, 1);
                 move_rows(model->bi, xbi, ig, (uint32_t)nb, 1, 1);
             } else {
-                move_rows(model->Q, xQ, ig, (uint32_t)nb, t->stride, 0);
+                if (factors)
+                    move_rows(model->Q, xQ, ig, (uint32_t)nb, t->stride, 0);
                 move_rows(model->bi, xbi, ig, (uint32_t)nb, 1, 0);
                 if (q != 0) {
-                    MPI_Send(xQ, nb, t->row_t, q, TAG_Q, t->comm);
+                    if (factors)
+                        MPI_Send(xQ, nb, t->row_t, q, TAG_Q, t->comm);
                     MPI_Send(xbi, nb, MPI_FLOAT, q, TAG_BI, t->comm);
                 }
             }
         } else if (q == t->rank) {
             if (to_model) {
-                MPI_Send(me.P, nu, t->row_t, 0, TAG_P, t->comm);
+                if (factors)
+                    MPI_Send(me.P, nu, t->row_t, 0, TAG_P, t->comm);
                 MPI_Send(me.bu, nu, MPI_FLOAT, 0, TAG_BU, t->comm);
-                MPI_Send(me.Q, nb, t->row_t, 0, TAG_Q, t->comm);
+                if (factors)
+                    MPI_Send(me.Q, nb, t->row_t, 0, TAG_Q, t->comm);
                 MPI_Send(me.bi, nb, MPI_FLOAT, 0, TAG_BI, t->comm);
             } else {
-                MPI_Recv(me.P, nu, t->row_t, 0, TAG_P, t->comm, MPI_STATUS_IGNORE);
+                if (factors)
+                    MPI_Recv(me.P, nu, t->row_t, 0, TAG_P, t->comm, MPI_STATUS_IGNORE);
                 MPI_Recv(me.bu, nu, MPI_FLOAT, 0, TAG_BU, t->comm, MPI_STATUS_IGNORE);
-                MPI_Recv(me.Q, nb, t->row_t, 0, TAG_Q, t->comm, MPI_STATUS_IGNORE);
+                if (factors)
+                    MPI_Recv(me.Q, nb, t->row_t, 0, TAG_Q, t->comm, MPI_STATUS_IGNORE);
                 MPI_Recv(me.bi, nb, MPI_FLOAT, 0, TAG_BI, t->comm, MPI_STATUS_IGNORE);
             }
         }
@@ -968,7 +970,8 @@ static hogmf_status gather_model(hogmf_mpi_trainer *t, int best, hogmf_model **o
     *out = NULL;
     hogmf_model *model = NULL;
     hogmf_status st = HOGMF_OK;
-    if (t->rank == 0 && !(model = new_full_model(t)))
+    const uint32_t k = best >= ROWS_ACC_FACTORS ? 1 : t->k; /* accumulators: biases only */
+    if (t->rank == 0 && !(model = new_full_model(t, k)))
         st = hogmf__fail(err, HOGMF_ERR_NOMEM, 0,
                          "train: out of memory for %u users x %u items x %u factors on rank 0",
                          t->m, t->n, t->k);
@@ -1153,6 +1156,7 @@ static hogmf_status save_model_file(hogmf_mpi_trainer *t, int best, const char *
     if (st != HOGMF_OK)
         return st;
     if (model) {
+        best = best == ROWS_BEST;
         model->best_epoch = best ? t->best_epoch : t->epoch;
         model->train_rmse = best ? t->best_valid_train : t->last_train;
         model->valid_rmse = best ? t->best_valid : t->last_valid;
@@ -1169,16 +1173,17 @@ hogmf_status hogmf_mpi_trainer_save(hogmf_mpi_trainer *t, const char *path, hogm
     char *best_path = path_with(path, ".best"), *state_path = path_with(path, ".state");
     if (!best_path || !state_path)
         st = hogmf__fail(&e, HOGMF_ERR_NOMEM, 0, "checkpoint: out of memory");
-    if (t->gp && st == HOGMF_OK)
-        st = hogmf__fail(&e, HOGMF_ERR_INVALID, 0,
-                         "checkpoint: under MPI, checkpoints do not hold the AdaGrad "
-                         "accumulators; use another learning-rate schedule");
+    char *acc_path[2] = {path_with(path, ".adagrad-factors"), path_with(path, ".adagrad-biases")};
+    if (!acc_path[0] || !acc_path[1])
+        st = hogmf__fail(&e, HOGMF_ERR_NOMEM, 0, "checkpoint: out of memory");
     st = agree(t->comm, t->rank, st, &e);
     const ckpt_state s = state_of(t);
     if (st == HOGMF_OK)
-        st = save_model_file(t, 0, path, &e);
+        st = save_model_file(t, ROWS_CURRENT, path, &e);
     if (st == HOGMF_OK && s.have_best)
-        st = save_model_file(t, 1, best_path, &e);
+        st = save_model_file(t, ROWS_BEST, best_path, &e);
+    for (int j = 0; j < 2 && t->gp && st == HOGMF_OK; j++)
+        st = save_model_file(t, ROWS_ACC_FACTORS + j, acc_path[j], &e);
     if (st == HOGMF_OK) {
         /* Written last: a resume only trusts a state file, and it names the epoch the model
          * files must hold. */
@@ -1191,6 +1196,8 @@ hogmf_status hogmf_mpi_trainer_save(hogmf_mpi_trainer *t, const char *path, hogm
     }
     free(best_path);
     free(state_path);
+    free(acc_path[0]);
+    free(acc_path[1]);
     if (st != HOGMF_OK && err)
         *err = e;
     return st;
@@ -1198,9 +1205,11 @@ hogmf_status hogmf_mpi_trainer_save(hogmf_mpi_trainer *t, const char *path, hogm
 
 /* Rank 0: reads the state file and checks it, and the model file(s), against this run. */
 static hogmf_status resume_read(hogmf_mpi_trainer *t, const char *path, ckpt_state *s,
-                                hogmf_model **cur, hogmf_model **best, hogmf_error *err)
+                                hogmf_model **cur, hogmf_model **best, hogmf_model **acc,
+                                hogmf_error *err)
 {
     char *state_path = path_with(path, ".state"), *best_path = path_with(path, ".best");
+    char *acc_path[2] = {path_with(path, ".adagrad-factors"), path_with(path, ".adagrad-biases")};
     char *text = NULL;
     hogmf_status st = HOGMF_OK;
     FILE *f = NULL;
@@ -1250,14 +1259,24 @@ static hogmf_status resume_read(hogmf_mpi_trainer *t, const char *path, ckpt_sta
                          (unsigned long long)me.seed);
         goto done;
     }
-    for (int j = 0; j < 1 + (int)s->have_best; j++) {
-        const char *p = j ? best_path : path;
-        hogmf_model **mp = j ? best : cur;
+    /* The model, the best epoch's when kept, and with AdaGrad its accumulators. */
+    const char *files[4] = {path, s->have_best ? best_path : NULL, t->gp ? acc_path[0] : NULL,
+                            t->gp ? acc_path[1] : NULL};
+    hogmf_model **dest[4] = {cur, best, &acc[0], &acc[1]};
+    for (int j = 0; j < 4; j++) {
+        const char *p = files[j];
+        if (!p)
+            continue;
+        if (!acc_path[0] || !acc_path[1]) {
+            st = hogmf__fail(err, HOGMF_ERR_NOMEM, 0, "resume: out of memory");
+            goto done;
+        }
+        hogmf_model **mp = dest[j];
         if ((st = hogmf_model_load(p, mp, err)) != HOGMF_OK)
             goto done;
         const hogmf_model *md = *mp;
-        uint32_t want = j ? s->best_epoch : s->epoch;
-        if (md->m != t->m || md->n != t->n || md->k != t->k ||
+        uint32_t want = j == 1 ? s->best_epoch : s->epoch;
+        if (md->m != t->m || md->n != t->n || md->k != (j >= 2 ? 1 : t->k) ||
             memcmp(md->user_ids, t->user_ids, (size_t)t->m * sizeof(uint32_t)) ||
             memcmp(md->item_ids, t->item_ids, (size_t)t->n * sizeof(uint32_t))) {
             st = hogmf__fail(err, HOGMF_ERR_INVALID, 0,
@@ -1267,12 +1286,14 @@ static hogmf_status resume_read(hogmf_mpi_trainer *t, const char *path, ckpt_sta
         const hogmf_params *a = &md->params, *b = &t->params;
         if (a->lr != b->lr || a->lr_decay != b->lr_decay || a->lambda_b != b->lambda_b ||
             a->lambda_p != b->lambda_p || a->lambda_q != b->lambda_q ||
-            a->init_sd != b->init_sd) {
+            a->init_sd != b->init_sd || a->schedule_lr != b->schedule_lr) {
             st = hogmf__fail(err, HOGMF_ERR_INVALID, 0,
                              "%s: trained with --lr %g --lr-decay %g --reg-bias %g --reg-p %g "
-                             "--reg-q %g --init-sd %g; resume with the same options",
+                             "--reg-q %g --init-sd %g and learning-rate schedule %d; resume "
+                             "with the same options",
                              p, (double)a->lr, (double)a->lr_decay, (double)a->lambda_b,
-                             (double)a->lambda_p, (double)a->lambda_q, (double)a->init_sd);
+                             (double)a->lambda_p, (double)a->lambda_q, (double)a->init_sd,
+                             (int)a->schedule_lr);
             goto done;
         }
         if (md->best_epoch != want) {
@@ -1289,6 +1310,8 @@ done:
     free(text);
     free(state_path);
     free(best_path);
+    free(acc_path[0]);
+    free(acc_path[1]);
     return st;
 }
 
@@ -1298,15 +1321,12 @@ hogmf_status hogmf_mpi_trainer_resume(hogmf_mpi_trainer *t, const char *path,
     hogmf_error e = {0};
     ckpt_state s;
     memset(&s, 0, sizeof s);
-    hogmf_model *cur = NULL, *best = NULL;
+    hogmf_model *cur = NULL, *best = NULL, *acc[2] = {NULL, NULL};
     hogmf_status st = HOGMF_OK;
     if (t->epoch != 0)
         st = hogmf__fail(&e, HOGMF_ERR_INVALID, 0, "resume: training has already started");
-    else if (t->gp)
-        st = hogmf__fail(&e, HOGMF_ERR_INVALID, 0,
-                         "resume: under MPI, checkpoints do not hold the AdaGrad accumulators");
     else if (t->rank == 0)
-        st = resume_read(t, path, &s, &cur, &best, &e);
+        st = resume_read(t, path, &s, &cur, &best, acc, &e);
     st = agree(t->comm, t->rank, st, &e);
     if (st != HOGMF_OK)
         goto done;
@@ -1316,8 +1336,11 @@ hogmf_status hogmf_mpi_trainer_resume(hogmf_mpi_trainer *t, const char *path,
         s.have_best = 0;
     }
     t->h = s.h;
-    if ((st = exchange(t, cur, 0, 0, &e)) != HOGMF_OK)
+    if ((st = exchange(t, cur, ROWS_CURRENT, 0, &e)) != HOGMF_OK)
         goto done;
+    for (int j = 0; j < 2 && t->gp; j++)
+        if ((st = exchange(t, acc[j], ROWS_ACC_FACTORS + j, 0, &e)) != HOGMF_OK)
+            goto done;
     if (s.have_best) {
         t->best_h = s.best_h;
         if ((st = exchange(t, best, 1, 0, &e)) != HOGMF_OK)
@@ -1338,6 +1361,8 @@ hogmf_status hogmf_mpi_trainer_resume(hogmf_mpi_trainer *t, const char *path,
 done:
     hogmf_model_free(&cur);
     hogmf_model_free(&best);
+    hogmf_model_free(&acc[0]);
+    hogmf_model_free(&acc[1]);
     if (st != HOGMF_OK && err)
         *err = e;
     return st;

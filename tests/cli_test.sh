@@ -203,7 +203,7 @@ hm train --threads 2 -e 5 -q -o "$T/m4" "$G"
 expect_rc 0 "train --threads 2"
 
 LOGRE='^\{"epoch": [0-9]+, "train_rmse": [0-9.eE+-]+, "valid_rmse": (null|[0-9.eE+-]+), "epoch_seconds": [0-9.eE+-]+, "updates_per_second": [0-9.eE+-]+\}$'
-hm train --threads 1 -e 4 -q --log "$T/log.jsonl" -o "$T/ml" "$TR"
+hm train --threads 1 -e 4 -q --holdout 0 --log "$T/log.jsonl" -o "$T/ml" "$TR"
 expect_rc 0 "train --log"
 check "log: one line per epoch" "$(lines "$T/log.jsonl")" -eq 4
 check "log: every line has the keys" "$(grep -Ec "$LOGRE" "$T/log.jsonl")" -eq 4

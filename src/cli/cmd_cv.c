@@ -2,7 +2,8 @@
  * cmd_cv.c - `hogmf cv`: k-fold cross-validation, on seeded folds of one file or on given
  * train/test pairs (MovieLens u1..u5). Each fold trains with the ordinary training options
  * and is evaluated on its test part; per-fold and mean +/- sd RMSE and MAE go to stdout.
- * The test part is never used to pick an epoch (use --holdout for early stopping).
+ * The test part is never used to pick an epoch: early stopping uses a hold-out of each
+ * fold's training part (--holdout).
  */
 #include "cli.h"
 
@@ -29,8 +30,8 @@ static void help(const hogmf_params *p)
            "      --cv-seed N        seed of the fold assignment [1]\n"
            "      --split-files      the arguments are TRAIN TEST pairs, one per fold\n"
            "      --holdout F        hold out a seeded fraction F of each fold's training part\n"
-           "                         for early stopping (--patience); without it every\n"
-           "                         epoch runs\n"
+           "                         for early stopping (--patience) [0.05; 0 runs every\n"
+           "                         epoch]\n"
            "      --format FMT       auto, tsv, dat, csv or libmf [auto]\n"
            "  -q, --quiet            no per-fold lines on stderr\n"
            "  -h, --help             this text\n"
@@ -112,7 +113,7 @@ int cmd_cv(int argc, char **argv)
     uint32_t folds = 5;
     uint64_t cv_seed = 1;
     int split_files = 0, folds_set = 0, quiet = 0, c;
-    double holdout = 0;
+    double holdout = -1; /* not given */
     hogmf_format fmt = HOGMF_FORMAT_AUTO;
     optind = 1;
     opterr = 0;
@@ -144,6 +145,8 @@ int cmd_cv(int argc, char **argv)
         }
     }
     cli_train_opts_finish(&to);
+    if (holdout < 0)
+        holdout = p.patience > 0 ? CLI_DEFAULT_HOLDOUT : 0;
     int nargs = argc - optind;
     if (split_files) {
         if (folds_set)

@@ -26,7 +26,9 @@ static const char help_more[] =
     "                         shuffle: a full reshuffle every epoch [blocks]\n"
     "      --pin P            thread pinning: none, compact or spread [none]\n"
     "      --validate FILE    validation ratings, evaluated after every epoch\n"
-    "      --holdout F        hold out a seeded random fraction F of TRAIN_FILE instead\n"
+    "      --holdout F        hold out a seeded random fraction F of TRAIN_FILE for early\n"
+    "                         stopping [0.05 without --validate; 0 trains on all of it\n"
+    "                         for every epoch]\n"
     "      --format FMT       auto, tsv, dat, csv or libmf [auto]\n"
     "      --log FILE         write the epochs as JSON lines (keys epoch, train_rmse,\n"
     "                         valid_rmse, epoch_seconds, updates_per_second)\n"
@@ -160,7 +162,7 @@ int cmd_train(int argc, char **argv)
     cli_train_opts to; /* the options shared with cv, tune and impute */
     cli_train_opts_init(&to, &p);
     const char *out_path = NULL, *valid_path = NULL;
-    double holdout = 0;
+    double holdout = -1; /* not given */
     hogmf_format fmt = HOGMF_FORMAT_AUTO;
     train_ctx ctx = {0};
     cli_batch batch = {0};
@@ -243,6 +245,8 @@ int cmd_train(int argc, char **argv)
         return cli_usage_error("train", "-o MODEL is required");
     if (valid_path && holdout > 0)
         return cli_usage_error("train", "--validate and --holdout exclude each other");
+    if (holdout < 0) /* early stopping needs validation ratings: a few of the training ones */
+        holdout = !valid_path && p.patience > 0 ? CLI_DEFAULT_HOLDOUT : 0;
     const char *train_path = argv[optind];
     /* Checkpoints go to --checkpoint, else back to the --resume file, else MODEL.ckpt; they
      * are written periodically only when asked for. */
@@ -293,8 +297,10 @@ int cmd_train(int argc, char **argv)
         }
         hogmf_ratings_free(&all);
         if (!ctx.quiet)
-            fprintf(stderr, "hogmf: holding out %zu of %zu ratings for validation\n", valid.nnz,
-                    valid.nnz + train.nnz);
+            fprintf(stderr,
+                    "hogmf: holding out %zu of %zu ratings for validation (early stopping; "
+                    "--holdout 0 trains on all of them for every epoch)\n",
+                    valid.nnz, valid.nnz + train.nnz);
     } else {
         train = all;
         memset(&all, 0, sizeof all);
