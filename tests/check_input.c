@@ -189,7 +189,8 @@ START_TEST(test_unreadable)
     unlink(path);
     got[n > 0 ? n : 0] = '\0';
     if (strcmp(got, "SKIP") == 0) {
-        fprintf(stderr, "check_input: SKIP permission-denied case (cannot drop root)\n");
+        skip_check("input: the permission-denied case (running as root, cannot drop to "
+                   "nobody)");
         return;
     }
     char want[8400];

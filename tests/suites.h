@@ -32,5 +32,8 @@ const char *temp_path(const char *suffix);
 /* Sets HOGMF_ISA to isa ("portable", "avx2"), or unsets it for NULL (the best kernel). The
  * library reads it once per process; Check runs each test in its own process. */
 void use_isa(const char *isa);
+/* Marks the running check as skipped: prints "SKIPPED: why" and adds it to the runner's
+ * count of skips (the check then returns without asserting anything). */
+void skip_check(const char *why);
 
 #endif
