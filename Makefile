@@ -243,6 +243,13 @@ check-batch: $(BIN)
 check-kill: $(BIN)
 	$(Q)HOGMF=$(BIN) sh tests/kill_test.sh
 
+# The mutation check: each mutant of tests/mutants.txt applied to a copy of the tree (never
+# this one), built there, and the tests it names run; fails if any mutant survives or no
+# longer applies (tests/mutate.sh).
+.PHONY: mutate
+mutate:
+	$(Q)sh tests/mutate.sh
+
 $(BUILD)/fuzz_replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c tests/fuzz/fuzz_memfile.h \
                         include/hogmf.h $(LIB)
 	@mkdir -p $(dir $@)

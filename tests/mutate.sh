@@ -1,0 +1,220 @@
+#!/bin/sh
+# mutate.sh - the mutation check (`make mutate`): applies each mutant of tests/mutants.txt, one
+# at a time, to a copy of src/, include/, tests/ and the Makefile in a temporary folder, builds
+# what its tests need there (objects stay, so each mutant recompiles one file), runs the tests
+# it names and reports it "killed" when they fail, "SURVIVED" when they pass. The real tree is
+# never written to. Fails when any mutant survives, when a mutant's text is not found exactly
+# once in its file (the code moved: re-aim it in mutants.txt), when a mutant does not build,
+# or when the tests fail on the unmutated copy.
+#
+#   sh tests/mutate.sh [NAME...]    (from the repository root; `make mutate`)
+#   NAME...          only the mutants with these names
+#   MUTANTS=FILE     the list [tests/mutants.txt]
+#   MUTATE_JOBS=N    make -j for the first build [number of cores]
+#   CC, CFLAGS       passed to make (the copy builds with the Makefile's flags)
+#
+# The last line is "N killed, M survived"; the exit status is non-zero unless M is 0 and
+# every mutant applied and built.
+
+set -u
+
+ROOT=$(pwd)
+MUTANTS=${MUTANTS:-tests/mutants.txt}
+case $MUTANTS in
+/*) ;;
+*) MUTANTS=$ROOT/$MUTANTS ;;
+esac
+if [ ! -r "$MUTANTS" ] || [ ! -r Makefile ] || [ ! -d src ]; then
+    echo "mutate: run from the repository root (no Makefile, src/ or $MUTANTS here)" >&2
+    exit 2
+fi
+JOBS=${MUTATE_JOBS:-$(nproc 2>/dev/null || echo 2)}
+TIMEOUT=${MUTATE_TIMEOUT:-120}
+
+W=$(mktemp -d "${TMPDIR:-/tmp}/hogmf-mutate.XXXXXX") || exit 2
+trap 'rm -rf "$W"' EXIT
+trap 'exit 130' INT TERM
+
+start=$(date +%s)
+
+# ---------------------------------------------------------------- the list
+
+# names: every mutant's name, in order. apply NAME SRC DST: writes SRC with the mutant's text
+# replaced to DST; exit status 3 (with a message) when the text is not found exactly once.
+awk '/^mutant / { print $2 }' "$MUTANTS" >"$W/all"
+if [ ! -s "$W/all" ]; then
+    echo "mutate: no mutants in $MUTANTS" >&2
+    exit 2
+fi
+dups=$(sort "$W/all" | uniq -d)
+if [ -n "$dups" ]; then
+    echo "mutate: $MUTANTS: mutant names used twice: $dups" >&2
+    exit 2
+fi
+
+# field NAME KEY: the value of KEY (file, tests) in the record of NAME.
+field() {
+    awk -v name="$1" -v key="$2" '
+        /^mutant / { in_rec = ($2 == name); next }
+        in_rec && index($0, key " ") == 1 { print substr($0, length(key) + 2); exit }
+    ' "$MUTANTS"
+}
+
+apply() {
+    awk -v name="$1" '
+        FNR == NR {
+            if ($0 ~ /^mutant /) { in_rec = ($2 == name); next }
+            if (!in_rec) next
+            if (index($0, "find ") == 1) { find = nf++ ? find "\n" substr($0, 6) : substr($0, 6) }
+            else if (index($0, "repl ") == 1) { repl = nr++ ? repl "\n" substr($0, 6) : substr($0, 6) }
+            next
+        }
+        { text = FNR == 1 ? $0 : text "\n" $0 }
+        END {
+            if (nf == 0) { print "mutate: " name ": no find line" > "/dev/stderr"; exit 3 }
+            count = 0; rest = text
+            while ((p = index(rest, find)) > 0) { count++; rest = substr(rest, p + length(find)) }
+            if (count != 1) {
+                printf "mutate: %s: its text is found %d times in %s, expected once:\n%s\n",
+                       name, count, FILENAME, find > "/dev/stderr"
+                exit 3
+            }
+            p = index(text, find)
+            printf "%s\n", substr(text, 1, p - 1) repl substr(text, p + length(find))
+        }
+    ' "$MUTANTS" "$2" >"$3"
+}
+
+# ---------------------------------------------------------------- the copy
+
+mkdir "$W/tree" "$W/orig"
+cp -R src include tests Makefile "$W/tree/" || exit 2
+cp -R src "$W/orig/" || exit 2
+
+if [ $# -gt 0 ]; then
+    for n in "$@"; do
+        grep -qx -- "$n" "$W/all" || { echo "mutate: no mutant named '$n'" >&2; exit 2; }
+    done
+    printf '%s\n' "$@" >"$W/names"
+else
+    cp "$W/all" "$W/names"
+fi
+
+# Every mutant must apply to the unmutated files before anything is built.
+bad_list=0
+while read -r name; do
+    f=$(field "$name" file)
+    if [ -z "$f" ] || [ ! -f "$W/tree/$f" ]; then
+        echo "mutate: $name: no such file '$f'" >&2
+        bad_list=$((bad_list + 1))
+        continue
+    fi
+    if [ -z "$(field "$name" tests)" ]; then
+        echo "mutate: $name: no tests line" >&2
+        bad_list=$((bad_list + 1))
+        continue
+    fi
+    apply "$name" "$W/tree/$f" "$W/probe" || bad_list=$((bad_list + 1))
+done <"$W/names"
+if [ "$bad_list" -ne 0 ]; then
+    echo "mutate: FAILED: $bad_list mutants of $MUTANTS do not apply; re-aim them" >&2
+    exit 1
+fi
+
+# ---------------------------------------------------------------- the tests
+
+# The CLI accuracy check: the default model trained on generated data must beat the
+# bias-only model computed independently by tests/bias_only_rmse.awk on the same split.
+cli_check() {
+    h=$W/tree/build/hogmf
+    d=$W/cli
+    rm -rf "$d" && mkdir "$d" || return 1
+    "$h" gen --users 300 --items 200 --ratings 20000 --seed 5 -o "$d/g.csv" 2>"$d/err" &&
+        "$h" split --test-fraction 0.2 --seed 3 "$d/g.csv" "$d/tr.csv" "$d/te.csv" 2>>"$d/err" &&
+        "$h" train --threads 1 --seed 7 -e 20 -q -o "$d/m" "$d/tr.csv" 2>>"$d/err" &&
+        "$h" eval "$d/m" "$d/te.csv" >"$d/out" 2>>"$d/err" || return 1
+    rmse=$(tail -n 1 "$d/out" | sed -n 's/^rmse=\([0-9.]*\) .*/\1/p')
+    bias=$(awk -F, -f "$ROOT/tests/bias_only_rmse.awk" "$d/tr.csv" "$d/te.csv")
+    [ -n "$rmse" ] && awk -v a="$rmse" -v b="$bias" 'BEGIN { exit !(a + 0 < b + 0) }'
+}
+
+# run_tests SPEC...: 0 when every test passes.
+run_tests() {
+    for spec in "$@"; do
+        case $spec in
+        unit:*)
+            (cd "$W/tree/tests" && HOGMF_FIXTURES=fixtures CK_RUN_SUITE=${spec#unit:} \
+                timeout "$TIMEOUT" ../build/check_hogmf) >"$W/log" 2>&1 || return 1
+            grep -q 'Checks: [1-9]' "$W/log" || { echo "mutate: $spec ran no checks" >&2; return 2; }
+            ;;
+        cli) cli_check >"$W/log" 2>&1 || return 1 ;;
+        *)
+            echo "mutate: unknown test '$spec'" >&2
+            return 2
+            ;;
+        esac
+    done
+    return 0
+}
+
+# targets SPEC...: what the tests need built.
+targets() {
+    t=build/check_hogmf
+    for spec in "$@"; do
+        [ "$spec" = cli ] && t="$t build/hogmf"
+    done
+    echo "$t"
+}
+
+all_specs=$(while read -r name; do field "$name" tests; done <"$W/names" | tr ' ' '\n' | sort -u |
+    tr '\n' ' ')
+# shellcheck disable=SC2046,SC2086 # lists of words
+if ! make -C "$W/tree" --no-print-directory -j"$JOBS" $(targets $all_specs) >"$W/build.log" 2>&1; then
+    tail -n 20 "$W/build.log"
+    echo "mutate: FAILED: the unmutated copy does not build" >&2
+    exit 1
+fi
+# shellcheck disable=SC2086
+run_tests $all_specs
+if [ $? -ne 0 ]; then
+    tail -n 20 "$W/log"
+    echo "mutate: FAILED: the tests ($all_specs) fail on the unmutated copy" >&2
+    exit 1
+fi
+echo "mutate: the unmutated copy passes $all_specs($(($(date +%s) - start)) s)"
+
+killed=0
+survived=0
+broken=0
+while read -r name; do
+    f=$(field "$name" file)
+    specs=$(field "$name" tests)
+    apply "$name" "$W/orig/$f" "$W/tree/$f" || exit 1
+    t0=$(date +%s)
+    # shellcheck disable=SC2046,SC2086
+    if ! make -C "$W/tree" --no-print-directory $(targets $specs) >"$W/build.log" 2>&1; then
+        grep -m 5 -E 'error|Error' "$W/build.log"
+        echo "mutate: BROKEN  $name: does not build (fix it in $MUTANTS)"
+        broken=$((broken + 1))
+    else
+        # shellcheck disable=SC2086
+        run_tests $specs
+        rc=$?
+        if [ "$rc" -eq 2 ]; then
+            broken=$((broken + 1))
+            echo "mutate: BROKEN  $name: its tests could not run"
+        elif [ "$rc" -ne 0 ]; then
+            killed=$((killed + 1))
+            why=$(grep -m 1 -E ':[FE]:|FAIL|rmse=' "$W/log" | cut -c 1-150)
+            echo "mutate: killed   $name ($specs; $(($(date +%s) - t0)) s) ${why:+- $why}"
+        else
+            survived=$((survived + 1))
+            echo "mutate: SURVIVED $name ($f; tests $specs passed)"
+        fi
+    fi
+    cp "$W/orig/$f" "$W/tree/$f"
+done <"$W/names"
+
+echo "mutate: $(wc -l <"$W/names" | tr -d ' ') mutants in $(($(date +%s) - start)) s"
+echo "$killed killed, $survived survived${broken:+, $broken broken}"
+[ "$survived" -eq 0 ] && [ "$broken" -eq 0 ]
