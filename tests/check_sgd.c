@@ -316,13 +316,15 @@ START_TEST(test_every_loop_matches_the_step_in_double)
     }
     hogmf_isa got;
     hogmf_sgd_range_fn fn = hogmf__sgd_select(&c, &got);
-    if (got != kc->want) {
+    if (kc->want > hogmf__isa()) {
         snprintf(why, sizeof why, "sgd: the %s loop: this machine runs %s at best", kc->name,
                  hogmf__isa_name(hogmf__isa()));
         hogmf_model_free(&m);
         skip_check(why);
         return;
     }
+    ck_assert_msg(got == kc->want, "%s: hogmf__sgd_select chose the %s loop", kc->name,
+                  hogmf__isa_name(got));
     /* Random rows (scaled so that p.q stays of order one for every k), biases and sums. */
     uint64_t seed = 1000 + (uint64_t)_i;
     const double scale = 0.6 / sqrt((double)K);
