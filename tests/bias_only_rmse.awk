@@ -1,10 +1,12 @@
 # bias_only_rmse.awk - the RMSE on a test file of the bias-only model fitted to a training
 # file, computed here independently of hogmf: the yardstick a factor model must beat.
 #   awk -F, -f tests/bias_only_rmse.awk TRAIN TEST      (-F'\t' for tab-separated files)
-# The model is the usual baseline (Koren 2010): mu the mean training rating, item biases
-# b_i = sum(r - mu) / (n_i + 10), then user biases b_u = sum(r - mu - b_i) / (n_u + 5),
-# each estimated once with shrinkage; predictions clipped to the training range. Lines whose
-# third field is not a number (headers) are skipped. Prints the RMSE.
+# The model is r = mu + b_u + b_i with mu the mean training rating and the biases the
+# minimiser of the squared error plus 5 (b_u^2 + b_i^2), found by 10 rounds of exact
+# alternating updates (b_i = sum(r - mu - b_u) / (n_i + 5), then b_u likewise), which
+# converge to 1e-5 in RMSE on generated data; predictions are clipped to the training range,
+# unknown users and items get no bias. Lines whose third field is not a number (headers) are
+# skipped. Prints the RMSE.
 function numeric(s) { return s ~ /^[-+]?[0-9]*\.?[0-9]+([eE][-+]?[0-9]+)?$/ }
 FNR == NR {
     if (!numeric($3)) next
@@ -15,10 +17,15 @@ FNR == NR {
 }
 FNR == 1 {
     mu = sum / n
-    for (j = 1; j <= n; j++) { si[i[j]] += r[j] - mu; ni[i[j]]++ }
-    for (it in si) bi[it] = si[it] / (ni[it] + 10)
-    for (j = 1; j <= n; j++) { su[u[j]] += r[j] - mu - bi[i[j]]; nu[u[j]]++ }
-    for (us in su) bu[us] = su[us] / (nu[us] + 5)
+    for (j = 1; j <= n; j++) { nu[u[j]]++; ni[i[j]]++ }
+    for (round = 0; round < 10; round++) {
+        split("", si)
+        split("", su)
+        for (j = 1; j <= n; j++) si[i[j]] += r[j] - mu - bu[u[j]]
+        for (x in si) bi[x] = si[x] / (ni[x] + 5)
+        for (j = 1; j <= n; j++) su[u[j]] += r[j] - mu - bi[i[j]]
+        for (x in su) bu[x] = su[x] / (nu[x] + 5)
+    }
 }
 numeric($3) {
     p = mu + ($1 in bu ? bu[$1] : 0) + ($2 in bi ? bi[$2] : 0)

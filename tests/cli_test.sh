@@ -273,10 +273,13 @@ check "eval: last line is rmse=.. mae=.. n=.." \
 check "eval: n is the number of test ratings" "${LAST##*n=}" = 4000
 RMSE=$(echo "$LAST" | sed 's/^rmse=\([0-9.]*\) .*/\1/')
 # The yardstick: the bias-only model (mean, item and user biases) fitted here by awk. The
-# training mean alone scores about 1.01 and the biases about 0.88 on this split; the factor
-# model (about 0.80 after 20 epochs) must beat the biases.
+# training mean alone scores about 1.01 and the biases 0.879 on this split; the factor model
+# (about 0.80 after 20 epochs) must be 5% below the biases, which hogmf with its factors
+# frozen (0.880) is not.
 BIAS=$(awk -F, -f tests/bias_only_rmse.awk "$TR" "$TE")
-if num_lt "$RMSE" "$BIAS"; then ok; else bad "eval: test RMSE below the bias-only model's $BIAS" "rmse=$RMSE"; fi
+BOUND=$(awk -v b="$BIAS" 'BEGIN { printf "%.6f", 0.95 * b }')
+if num_lt "$RMSE" "$BOUND"; then ok; else
+    bad "eval: test RMSE below 0.95 x the bias-only model's $BIAS" "rmse=$RMSE"; fi
 # eval's own figures, recomputed from predict's output for the same pairs
 tail -n +2 "$TE" >"$T/te.body"
 hm predict "$M" "$T/te.body"
@@ -680,7 +683,11 @@ if [ -r "$ML/u1.base" ] && [ -r "$ML/u5.test" ]; then
     echo "MovieLens 100K 5-fold (u1..u5), defaults: $(tail -n 1 "$T/out")"
     if num_lt "$CVM" 0.915; then ok; else bad "MovieLens 100K: 5-fold mean RMSE at most 0.915" "$CVM"; fi
 else
-    skip "MovieLens 100K not found at $ML (set ML100K=DIR); its cross-validation did not run"
+    if [ "${ML100K_REQUIRED:-0}" = 1 ]; then
+        bad "MovieLens 100K" "not found at $ML, and ML100K_REQUIRED=1"
+    else
+        skip "MovieLens 100K not found at $ML (set ML100K=DIR); its cross-validation did not run"
+    fi
 fi
 
 # ---------------------------------------------------------------- MovieLens 100K
@@ -697,7 +704,11 @@ if [ -r "$ML/u1.base" ] && [ -r "$ML/u1.test" ]; then
     echo "MovieLens 100K u1.test: $LAST"
     if num_lt "$RMSE" 0.94; then ok; else bad "MovieLens 100K: RMSE below 0.94" "$LAST"; fi
 else
-    skip "MovieLens 100K not found at $ML (set ML100K=DIR); its tests did not run"
+    if [ "${ML100K_REQUIRED:-0}" = 1 ]; then
+        bad "MovieLens 100K" "not found at $ML, and ML100K_REQUIRED=1"
+    else
+        skip "MovieLens 100K not found at $ML (set ML100K=DIR); its tests did not run"
+    fi
 fi
 
 echo "$PASS passed, $FAIL failed, $SKIP skipped"

@@ -123,8 +123,8 @@ fi
 
 # ---------------------------------------------------------------- the tests
 
-# The CLI accuracy check: the default model trained on generated data must beat the
-# bias-only model computed independently by tests/bias_only_rmse.awk on the same split.
+# The CLI accuracy check (as in tests/cli_test.sh): the default model trained on generated
+# data must score 5% below the bias-only model computed by tests/bias_only_rmse.awk.
 cli_check() {
     h=$W/tree/build/hogmf
     d=$W/cli
@@ -135,7 +135,8 @@ cli_check() {
         "$h" eval "$d/m" "$d/te.csv" >"$d/out" 2>>"$d/err" || return 1
     rmse=$(tail -n 1 "$d/out" | sed -n 's/^rmse=\([0-9.]*\) .*/\1/p')
     bias=$(awk -F, -f "$ROOT/tests/bias_only_rmse.awk" "$d/tr.csv" "$d/te.csv")
-    [ -n "$rmse" ] && awk -v a="$rmse" -v b="$bias" 'BEGIN { exit !(a + 0 < b + 0) }'
+    echo "rmse=$rmse, bias-only $bias"
+    [ -n "$rmse" ] && awk -v a="$rmse" -v b="$bias" 'BEGIN { exit !(a + 0 < 0.95 * b) }'
 }
 
 # run_tests SPEC...: 0 when every test passes.
