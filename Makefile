@@ -1,6 +1,7 @@
 # hogmf - one non-recursive Makefile. Objects under build/, automatic dependencies.
 #   make            library and CLI (build/libhogmf.a, build/hogmf)
 #   make test       Check unit tests and CLI tests
+#   make mutate     the mutation check: tests/mutants.txt applied to a copy, each must be killed
 #   make bench      benchmarks (bench/run.sh)
 #   make demo       generate demo data, train, evaluate
 #   V=1             full command lines; OPENMP=0 builds without OpenMP; NATIVE=1 adds -march=native (the SGD kernel picks AVX2/AVX-512 at run time anyway)

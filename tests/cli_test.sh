@@ -452,14 +452,17 @@ fi
 FULLDIR=$(dirname "$FULL")
 hm train -q --threads 1 -e 2 -o "$FULL" "$TR"
 check "train -o $FULL: non-zero exit" "$RC" -ne 0
+expect_err "$FULL: write failed: No space left on device" "train -o $FULL: message"
 check "train -o $FULL: exit status 1 or 2, not a crash" "$RC" -le 2
 no_temp "$FULLDIR" full "train -o $FULL: no temporary file left"
 check "train -o $FULL: still a character device" -c "$FULL"
 hm predict "$M" "$T/pin.csv" -o "$FULL"
 check "predict -o $FULL: non-zero exit" "$RC" -ne 0
+expect_err "$FULL: write failed: No space left on device" "predict -o $FULL: message"
 no_temp "$FULLDIR" full "predict -o $FULL: no temporary file left"
 run sh -c '"$1" predict "$2" "$3" >/dev/full' sh "$HOGMF" "$M" "$T/pin.csv"
 check "predict to a full stdout: non-zero exit" "$RC" -ne 0
+expect_err "writing to stdout failed" "predict to a full stdout: message"
 
 hm train -q --threads 1 -e 2 -o "$T/no/such/dir/m" "$TR"
 check "train -o in a missing folder: non-zero exit" "$RC" -ne 0
@@ -473,11 +476,13 @@ cp "$M" "$T/lim/model"
 run sh -c 'trap "" XFSZ; ulimit -f 8 && exec "$1" train -q --threads 1 -e 2 -o "$2" "$3"' \
     sh "$HOGMF" "$T/lim/model" "$TR"
 check "train: write failing half-way exits non-zero" "$RC" -ne 0
+expect_err "lim/model: write failed: File too large" "train: write failing half-way: message"
 expect_same "$M" "$T/lim/model" "train: failed write leaves the old model intact"
 no_temp "$T/lim" model "train: failed write leaves no temporary file"
 run sh -c 'trap "" XFSZ; ulimit -f 1 && exec "$1" split --test-fraction 0.2 "$2" "$3" "$4"' \
     sh "$HOGMF" "$G" "$T/lim/tr" "$T/lim/te"
 check "split: write failing half-way exits non-zero" "$RC" -ne 0
+expect_err "lim/t[re]: write failed: File too large" "split: write failing half-way: message"
 check "split: no partial output" "$(find "$T/lim" -name 't[re]*' | wc -l | tr -d ' ')" -eq 0
 
 # ---------------------------------------------------------------- cv, tune, foldin, recommend, impute
