@@ -39,8 +39,8 @@ start=$(date +%s)
 
 # ---------------------------------------------------------------- the list
 
-# names: every mutant's name, in order. apply NAME SRC DST: writes SRC with the mutant's text
-# replaced to DST; exit status 3 (with a message) when the text is not found exactly once.
+# apply NAME SRC DST FILE: writes SRC (a copy of FILE) with the mutant's text replaced to DST;
+# exit status 3, with a message naming FILE, when the text is not found exactly once.
 awk '/^mutant / { print $2 }' "$MUTANTS" >"$W/all"
 if [ ! -s "$W/all" ]; then
     echo "mutate: no mutants in $MUTANTS" >&2
@@ -61,7 +61,7 @@ field() {
 }
 
 apply() {
-    awk -v name="$1" '
+    awk -v name="$1" -v shown="$4" '
         FNR == NR {
             if ($0 ~ /^mutant /) { in_rec = ($2 == name); next }
             if (!in_rec) next
@@ -76,7 +76,7 @@ apply() {
             while ((p = index(rest, find)) > 0) { count++; rest = substr(rest, p + length(find)) }
             if (count != 1) {
                 printf "mutate: %s: its text is found %d times in %s, expected once:\n%s\n",
-                       name, count, FILENAME, find > "/dev/stderr"
+                       name, count, shown, find > "/dev/stderr"
                 exit 3
             }
             p = index(text, find)
@@ -114,7 +114,7 @@ while read -r name; do
         bad_list=$((bad_list + 1))
         continue
     fi
-    apply "$name" "$W/tree/$f" "$W/probe" || bad_list=$((bad_list + 1))
+    apply "$name" "$W/tree/$f" "$W/probe" "$f" || bad_list=$((bad_list + 1))
 done <"$W/names"
 if [ "$bad_list" -ne 0 ]; then
     echo "mutate: FAILED: $bad_list mutants of $MUTANTS do not apply; re-aim them" >&2
@@ -190,7 +190,7 @@ broken=0
 while read -r name; do
     f=$(field "$name" file)
     specs=$(field "$name" tests)
-    apply "$name" "$W/orig/$f" "$W/tree/$f" || exit 1
+    apply "$name" "$W/orig/$f" "$W/tree/$f" "$f" || exit 1
     t0=$(date +%s)
     # shellcheck disable=SC2046,SC2086
     if ! make -C "$W/tree" --no-print-directory $(targets $specs) >"$W/build.log" 2>&1; then
