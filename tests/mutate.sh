@@ -10,11 +10,12 @@
 #   sh tests/mutate.sh [NAME...]    (from the repository root; `make mutate`)
 #   NAME...          only the mutants with these names
 #   MUTANTS=FILE     the list [tests/mutants.txt]
-#   MUTATE_JOBS=N    make -j for the first build [number of cores]
+#   MUTATE_JOBS=N    mutants tested at once, each in its own copy, and make -j of the first
+#                    build [number of cores, at most 4]
 #   CC, CFLAGS       passed to make (the copy builds with the Makefile's flags)
 #
-# The last line is "N killed, M survived"; the exit status is non-zero unless M is 0 and
-# every mutant applied and built.
+# The last line is "N killed, M survived, B broken"; the exit status is non-zero unless M and B
+# are 0 (every mutant applied, built, and was killed).
 
 set -u
 
@@ -29,6 +30,8 @@ if [ ! -r "$MUTANTS" ] || [ ! -r Makefile ] || [ ! -d src ]; then
     exit 2
 fi
 JOBS=${MUTATE_JOBS:-$(nproc 2>/dev/null || echo 2)}
+[ "$JOBS" -ge 1 ] 2>/dev/null || JOBS=1
+[ -n "${MUTATE_JOBS:-}" ] || [ "$JOBS" -le 4 ] || JOBS=4
 TIMEOUT=${MUTATE_TIMEOUT:-120}
 
 W=$(mktemp -d "${TMPDIR:-/tmp}/hogmf-mutate.XXXXXX") || exit 2
@@ -123,11 +126,15 @@ fi
 
 # ---------------------------------------------------------------- the tests
 
+# TREE is the copy the tests run in (one per worker); LOG their output.
+TREE=$W/tree
+LOG=$W/log
+
 # The CLI accuracy check (as in tests/cli_test.sh): the default model trained on generated
 # data must score 5% below the bias-only model computed by tests/bias_only_rmse.awk.
 cli_check() {
-    h=$W/tree/build/hogmf
-    d=$W/cli
+    h=$TREE/build/hogmf
+    d=$TREE/cli
     rm -rf "$d" && mkdir "$d" || return 1
     "$h" gen --users 300 --items 200 --ratings 20000 --seed 5 -o "$d/g.csv" 2>"$d/err" &&
         "$h" split --test-fraction 0.2 --seed 3 "$d/g.csv" "$d/tr.csv" "$d/te.csv" 2>>"$d/err" &&
@@ -139,16 +146,16 @@ cli_check() {
     [ -n "$rmse" ] && awk -v a="$rmse" -v b="$bias" 'BEGIN { exit !(a + 0 < 0.95 * b) }'
 }
 
-# run_tests SPEC...: 0 when every test passes.
+# run_tests SPEC...: 0 when every test passes, 1 when one fails, 2 when one cannot run.
 run_tests() {
     for spec in "$@"; do
         case $spec in
         unit:*)
-            (cd "$W/tree/tests" && HOGMF_FIXTURES=fixtures CK_RUN_SUITE=${spec#unit:} \
-                timeout "$TIMEOUT" ../build/check_hogmf) >"$W/log" 2>&1 || return 1
-            grep -q 'Checks: [1-9]' "$W/log" || { echo "mutate: $spec ran no checks" >&2; return 2; }
+            (cd "$TREE/tests" && HOGMF_FIXTURES=fixtures CK_RUN_SUITE=${spec#unit:} \
+                timeout "$TIMEOUT" ../build/check_hogmf) >"$LOG" 2>&1 || return 1
+            grep -q 'Checks: [1-9]' "$LOG" || { echo "mutate: $spec ran no checks" >&2; return 2; }
             ;;
-        cli) cli_check >"$W/log" 2>&1 || return 1 ;;
+        cli) cli_check >"$LOG" 2>&1 || return 1 ;;
         *)
             echo "mutate: unknown test '$spec'" >&2
             return 2
@@ -170,52 +177,72 @@ targets() {
 all_specs=$(while read -r name; do field "$name" tests; done <"$W/names" | tr ' ' '\n' | sort -u |
     tr '\n' ' ')
 # shellcheck disable=SC2046,SC2086 # lists of words
-if ! make -C "$W/tree" --no-print-directory -j"$JOBS" $(targets $all_specs) >"$W/build.log" 2>&1; then
+if ! make -C "$TREE" --no-print-directory -j"$JOBS" $(targets $all_specs) >"$W/build.log" 2>&1; then
     tail -n 20 "$W/build.log"
     echo "mutate: FAILED: the unmutated copy does not build" >&2
     exit 1
 fi
 # shellcheck disable=SC2086
-run_tests $all_specs
-if [ $? -ne 0 ]; then
-    tail -n 20 "$W/log"
+if ! run_tests $all_specs; then
+    tail -n 20 "$LOG"
     echo "mutate: FAILED: the tests ($all_specs) fail on the unmutated copy" >&2
     exit 1
 fi
 echo "mutate: the unmutated copy passes $all_specs($(($(date +%s) - start)) s)"
 
-killed=0
-survived=0
-broken=0
-while read -r name; do
-    f=$(field "$name" file)
-    specs=$(field "$name" tests)
-    apply "$name" "$W/orig/$f" "$W/tree/$f" "$f" || exit 1
-    t0=$(date +%s)
-    # shellcheck disable=SC2046,SC2086
-    if ! make -C "$W/tree" --no-print-directory $(targets $specs) >"$W/build.log" 2>&1; then
-        grep -m 5 -E 'error|Error' "$W/build.log"
-        echo "mutate: BROKEN  $name: does not build (fix it in $MUTANTS)"
-        broken=$((broken + 1))
-    else
-        # shellcheck disable=SC2086
-        run_tests $specs
-        rc=$?
-        if [ "$rc" -eq 2 ]; then
-            broken=$((broken + 1))
-            echo "mutate: BROKEN  $name: its tests could not run"
-        elif [ "$rc" -ne 0 ]; then
-            killed=$((killed + 1))
-            why=$(grep -m 1 -E ':[FE]:|FAIL|rmse=' "$W/log" | cut -c 1-150)
-            echo "mutate: killed   $name ($specs; $(($(date +%s) - t0)) s) ${why:+- $why}"
+# worker K: applies mutants K, K + JOBS, K + 2 JOBS, ... in its own copy of the built tree
+# (cp -p keeps the times, so only the mutated file is rebuilt) and writes one line per
+# mutant, "killed", "survived" or "broken", to $W/result.K.
+worker() {
+    k=$1
+    TREE=$W/tree.$k
+    LOG=$W/log.$k
+    rm -rf "$TREE" && cp -Rp "$W/tree" "$TREE" || exit 1
+    : >"$W/result.$k"
+    awk -v k="$k" -v jobs="$JOBS" '(NR - 1) % jobs == k' "$W/names" >"$W/names.$k"
+    while read -r name; do
+        f=$(field "$name" file)
+        specs=$(field "$name" tests)
+        apply "$name" "$W/orig/$f" "$TREE/$f" "$f" || exit 1
+        t0=$(date +%s)
+        # shellcheck disable=SC2046,SC2086
+        if ! make -C "$TREE" --no-print-directory $(targets $specs) >"$W/build.$k.log" 2>&1; then
+            grep -m 5 -E 'error|Error' "$W/build.$k.log"
+            echo "mutate: BROKEN   $name: does not build (fix it in $MUTANTS)"
+            echo broken >>"$W/result.$k"
         else
-            survived=$((survived + 1))
-            echo "mutate: SURVIVED $name ($f; tests $specs passed)"
+            # shellcheck disable=SC2086
+            run_tests $specs
+            rc=$?
+            if [ "$rc" -eq 2 ]; then
+                echo "mutate: BROKEN   $name: its tests could not run"
+                echo broken >>"$W/result.$k"
+            elif [ "$rc" -ne 0 ]; then
+                why=$(grep -m 1 -E ':[FE]:|FAIL|rmse=' "$LOG" | cut -c 1-150)
+                echo "mutate: killed   $name ($specs; $(($(date +%s) - t0)) s) ${why:+- $why}"
+                echo killed >>"$W/result.$k"
+            else
+                echo "mutate: SURVIVED $name ($f; tests $specs passed)"
+                echo survived >>"$W/result.$k"
+            fi
         fi
-    fi
-    cp "$W/orig/$f" "$W/tree/$f"
-done <"$W/names"
+        cp "$W/orig/$f" "$TREE/$f"
+    done <"$W/names.$k"
+}
 
-echo "mutate: $(wc -l <"$W/names" | tr -d ' ') mutants in $(($(date +%s) - start)) s"
-echo "$killed killed, $survived survived${broken:+, $broken broken}"
-[ "$survived" -eq 0 ] && [ "$broken" -eq 0 ]
+k=0
+while [ "$k" -lt "$JOBS" ]; do
+    worker "$k" &
+    k=$((k + 1))
+done
+wait
+
+total=$(wc -l <"$W/names" | tr -d ' ')
+killed=$(cat "$W"/result.* | grep -c '^killed$')
+survived=$(cat "$W"/result.* | grep -c '^survived$')
+broken=$(cat "$W"/result.* | grep -c '^broken$')
+missing=$((total - killed - survived - broken))
+echo "mutate: $total mutants in $(($(date +%s) - start)) s ($JOBS at a time)"
+[ "$missing" -eq 0 ] || echo "mutate: FAILED: $missing mutants gave no result (a worker stopped)"
+echo "$killed killed, $survived survived, $broken broken"
+[ "$survived" -eq 0 ] && [ "$broken" -eq 0 ] && [ "$missing" -eq 0 ]
