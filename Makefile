@@ -1,6 +1,7 @@
 # hogmf - one non-recursive Makefile. Objects under build/, automatic dependencies.
 #   make            library and CLI (build/libhogmf.a, build/hogmf)
 #   make test       Check unit tests and CLI tests
+#   make mutate     the mutation check: tests/mutants.txt applied to a copy, each must be killed
 #   make bench      benchmarks (bench/run.sh)
 #   make bench-accuracy  hogmf vs LIBMF accuracy panel (bench/accuracy.py)
 #   make demo       generate demo data, train, evaluate
@@ -260,6 +261,13 @@ check-kill: $(BIN)
 test: check-hostile
 check-hostile: $(BIN)
 	$(Q)HOGMF=$(BIN) sh tests/hostile_test.sh
+
+# The mutation check: each mutant of tests/mutants.txt applied to a copy of the tree (never
+# this one), built there, and the tests it names run; fails if any mutant survives or no
+# longer applies (tests/mutate.sh).
+.PHONY: mutate
+mutate:
+	$(Q)sh tests/mutate.sh
 
 $(BUILD)/fuzz_replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c tests/fuzz/fuzz_memfile.h \
                         include/hogmf.h $(LIB)

@@ -321,4 +321,9 @@ hogmf_status hogmf__read_text(const char *path, char **buf, size_t *len, hogmf_e
  * the bytes read so far, so a test can change the file at a chosen moment. */
 extern void (*hogmf__test_after_read)(int fd, uint64_t raw_bytes);
 
+/* When set (tests only), hogmf__run_epoch (schedule.c) applies the ratings through it instead
+ * of the loop hogmf__sgd_select picks, so a test sees which thread of which team applies
+ * which ratings (it may call the real loop itself). */
+extern hogmf_sgd_range_fn hogmf__test_range;
+
 #endif /* HOGMF_INTERNAL_H */

@@ -422,11 +422,13 @@ static void epoch_blocks(const hogmf_sgd_ctx *c, hogmf_sgd_range_fn fn, hogmf_ra
     free(col_busy);
 }
 
+hogmf_sgd_range_fn hogmf__test_range;
+
 void hogmf__run_epoch(const hogmf_sgd_ctx *c, hogmf_rating *x, size_t nnz,
                       const hogmf_grid *grid, hogmf_order order, hogmf_schedule schedule,
                       int threads, uint64_t seed, uint32_t epoch)
 {
-    hogmf_sgd_range_fn fn = hogmf__sgd_select(c, NULL);
+    hogmf_sgd_range_fn fn = hogmf__test_range ? hogmf__test_range : hogmf__sgd_select(c, NULL);
     hogmf__flush_denormals(threads);
     if (schedule == HOGMF_SCHEDULE_BLOCKS && grid)
         epoch_blocks(c, fn, x, grid, threads, seed, epoch);

@@ -9,7 +9,8 @@
 #   HOGMF=build/hogmf sh tests/batch_test.sh      (from the repository root; `make check-batch`)
 #   HOGMF_SANITIZER=1 skips what sanitizers cannot run (address-space limits).
 #
-# The last line is "N passed, M failed"; the exit status is non-zero when M > 0.
+# The last line is "N passed, M failed, S skipped" (a check that cannot run here prints
+# "SKIPPED: why"); the exit status is non-zero when M > 0.
 
 set -u
 
@@ -30,6 +31,7 @@ trap 'exit 130' INT TERM
 
 PASS=0
 FAIL=0
+SKIP=0
 RC=0
 
 ok() { PASS=$((PASS + 1)); }
@@ -38,7 +40,7 @@ bad() {
     echo "FAIL: $1: $2"
     if [ -s "$T/err" ]; then sed -n '1,5s/^/    stderr: /p' "$T/err"; fi
 }
-skip() { echo "SKIP: $1"; }
+skip() { SKIP=$((SKIP + 1)); echo "SKIPPED: $1"; }
 check() {
     name=$1
     shift
@@ -185,6 +187,7 @@ expect_rc 0 "--max-memory 1G is enough"
 for v in 0 -5 12Q 1.5G G ''; do
     hm train -q --max-memory "$v" -o "$T/m" "$T/g.csv"
     expect_rc 2 "--max-memory '$v' is rejected"
+    expect_err "--max-memory: expected a positive size .*found '$v'" "--max-memory '$v': message"
 done
 rm -f "$T/m"
 
@@ -283,8 +286,10 @@ expect_rc 2 "resume from a missing file"
 expect_err "nothing: cannot open" "missing checkpoint: message"
 hm checkpoint "$T/ref"
 expect_rc 2 "hogmf checkpoint on a model file"
+expect_err "ref: not a valid hogmf checkpoint" "hogmf checkpoint on a model file: message"
 hm checkpoint
 expect_rc 2 "hogmf checkpoint without a file"
+expect_err "checkpoint: expected one FILE" "hogmf checkpoint without a file: message"
 check "no model from failed resumes" ! -e "$T/m2"
 
 # Checkpoints that cannot be written: exit status 1, the previous checkpoint intact; one
@@ -329,5 +334,5 @@ else
     skip "disk full on a tiny tmpfs: cannot mount one here (not root, or no permission)"
 fi
 
-echo "$PASS passed, $FAIL failed"
+echo "$PASS passed, $FAIL failed, $SKIP skipped"
 [ "$FAIL" -eq 0 ]

@@ -4,10 +4,19 @@
  * hogwild tile order is runs of one user block each in a seeded random order (uniform against
  * counted frequencies), and an epoch of either schedule applies every rating exactly once,
  * with one thread and with several (checked on ratings that share no user or item, where one
- * step from zero leaves b_u = lr r exactly and a second step would not).
+ * step from zero leaves b_u = lr r exactly and a second step would not), and an epoch runs on
+ * the team of threads asked for, each thread applying its share, the tile orders one whole
+ * tile per call and the block schedule never two threads in one user or item block (seen
+ * through the hogmf__test_range hook).
  */
 #include <math.h>
+#include <stdatomic.h>
 #include <stdlib.h>
+#include <time.h>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 #include "internal.h"
 #include "suites.h"
@@ -78,10 +87,15 @@ START_TEST(test_epoch_applies_every_rating_once)
 {
     enum { NNZ = 6007, G = 12 };
     static const struct {
+        hogmf_order order;
         hogmf_schedule schedule;
         int threads;
-    } runs[] = {{HOGMF_SCHEDULE_HOGWILD, 1}, {HOGMF_SCHEDULE_HOGWILD, 3},
-                {HOGMF_SCHEDULE_BLOCKS, 1},  {HOGMF_SCHEDULE_BLOCKS, 3}};
+    } runs[] = {{HOGMF_ORDER_BLOCKS, HOGMF_SCHEDULE_HOGWILD, 1},
+                {HOGMF_ORDER_BLOCKS, HOGMF_SCHEDULE_HOGWILD, 3},
+                {HOGMF_ORDER_BLOCKS, HOGMF_SCHEDULE_BLOCKS, 1},
+                {HOGMF_ORDER_BLOCKS, HOGMF_SCHEDULE_BLOCKS, 3},
+                {HOGMF_ORDER_SHUFFLE, HOGMF_SCHEDULE_HOGWILD, 1},
+                {HOGMF_ORDER_SHUFFLE, HOGMF_SCHEDULE_HOGWILD, 3}};
     hogmf_rating *x = malloc(NNZ * sizeof *x);
     ck_assert_ptr_nonnull(x);
     for (uint32_t j = 0; j < NNZ; j++) {
@@ -97,15 +111,16 @@ START_TEST(test_epoch_applies_every_rating_once)
         const float lr = 0.1f;
         hogmf_sgd_ctx c = {.P = m->P, .Q = m->Q, .bu = m->bu, .bi = m->bi,
                            .stride = m->stride, .k = m->k, .mu = 0.0f, .lr = lr};
-        hogmf__run_epoch(&c, x, NNZ, grid, HOGMF_ORDER_BLOCKS, runs[k].schedule,
-                         runs[k].threads, 5, 1);
+        hogmf__run_epoch(&c, x, NNZ, grid, runs[k].order, runs[k].schedule, runs[k].threads,
+                         5, 1);
         for (uint32_t j = 0; j < NNZ; j++) {
             float want = lr * x[j].r; /* e = r from zero; twice would give lr r (2 - 2 lr) */
             ck_assert_msg(fabsf(m->bu[x[j].u] - want) <= 1e-6f * want &&
                               fabsf(m->bi[x[j].i] - want) <= 1e-6f * want,
-                          "schedule %d, %d threads: rating %u applied wrongly (b_u %.7f, b_i "
-                          "%.7f, want %.7f)",
-                          (int)runs[k].schedule, runs[k].threads, j, (double)m->bu[x[j].u],
+                          "order %d, schedule %d, %d threads: rating %u applied wrongly (b_u "
+                          "%.7f, b_i %.7f, want %.7f)",
+                          (int)runs[k].order, (int)runs[k].schedule, runs[k].threads, j,
+                          (double)m->bu[x[j].u],
                           (double)m->bi[x[j].i], (double)want);
         }
         hogmf_model_free(&m);
@@ -172,6 +187,169 @@ START_TEST(test_grid_puts_each_rating_in_its_tile)
 }
 END_TEST
 
+/* ---------------------------------------------------------------- who does the work */
+
+/* What the hook (hogmf__test_range) saw during one epoch. Each check runs in its own
+ * process, so plain statics are fresh. */
+enum { MAX_T = 8, MAX_CALLS = 4096 };
+static const hogmf_grid *seen_grid;  /* the grid whose tiles the calls should be */
+static int hold_tiles;               /* mark a tile's blocks busy while it runs */
+static atomic_int seen_team[MAX_T];  /* team size seen by thread t (0: never ran) */
+static atomic_size_t seen_work[MAX_T]; /* ratings applied by thread t */
+static atomic_int seen_calls;
+typedef struct span {
+    size_t lo, hi;
+} span;
+static span seen_span[MAX_CALLS];   /* the ratings of each call */
+static atomic_int ublock_busy[64], iblock_busy[64], overlaps, bad_thread;
+static atomic_int arrived;           /* threads that made their first call */
+static int team_wanted;              /* threads the epoch was asked for */
+
+static void observe(const hogmf_sgd_ctx *c, const hogmf_rating *x, size_t lo, size_t hi,
+                    size_t start)
+{
+    int t = 0, nt = 1;
+#ifdef _OPENMP
+    t = omp_get_thread_num();
+    nt = omp_get_num_threads();
+#endif
+    if (t < 0 || t >= MAX_T) {
+        atomic_fetch_add(&bad_thread, 1);
+        return;
+    }
+    /* A thread's first call waits (up to 2 s) for the other threads' first calls, so that
+     * with a dynamic schedule no thread can take all the work before another has started:
+     * each then holds one piece of work. */
+    if (atomic_exchange(&seen_team[t], nt) == 0) {
+        atomic_fetch_add(&arrived, 1);
+        struct timespec tick = {0, 1000000};
+        for (int w = 0; w < 2000 && atomic_load(&arrived) < team_wanted; w++)
+            nanosleep(&tick, NULL);
+    }
+    atomic_fetch_add(&seen_work[t], hi - lo);
+    int n = atomic_fetch_add(&seen_calls, 1);
+    if (n < MAX_CALLS) {
+        seen_span[n].lo = lo;
+        seen_span[n].hi = hi;
+    }
+    uint32_t ub = 0, ib = 0;
+    if (hold_tiles && seen_grid) {
+        /* The tile is the one that starts at lo (tiles are contiguous and non-empty here);
+         * its blocks must not be held by another thread. The pause widens the window in
+         * which a wrong schedule would let two threads share a block. */
+        const uint32_t G = seen_grid->G;
+        uint32_t tile = 0;
+        while (tile + 1 < G * G && seen_grid->start[tile + 1] <= lo)
+            tile++;
+        ub = tile / G;
+        ib = tile % G;
+        if (atomic_fetch_add(&ublock_busy[ub], 1) != 0 || atomic_fetch_add(&iblock_busy[ib], 1) != 0)
+            atomic_fetch_add(&overlaps, 1);
+        struct timespec pause = {0, 200000};
+        nanosleep(&pause, NULL);
+    }
+    hogmf__sgd_select(c, NULL)(c, x, lo, hi, start);
+    if (hold_tiles && seen_grid) {
+        atomic_fetch_sub(&ublock_busy[ub], 1);
+        atomic_fetch_sub(&iblock_busy[ib], 1);
+    }
+}
+
+static int cmp_span(const void *a, const void *b)
+{
+    size_t x = ((const span *)a)->lo, y = ((const span *)b)->lo;
+    return x < y ? -1 : x > y;
+}
+
+/* An epoch on 3 threads runs on a team of 3 and each thread applies ratings: for the shuffle
+ * order thread t applies exactly its chunk [nnz t / 3, nnz (t + 1) / 3); for the tile orders
+ * every call is one whole tile and every non-empty tile is called once; under the block
+ * schedule no two threads ever hold the same user block or item block at once. */
+START_TEST(test_epoch_runs_on_the_threads_asked_for)
+{
+    enum { NNZ = 6007, G = 12, T = 3 };
+    static const struct {
+        hogmf_order order;
+        hogmf_schedule schedule;
+    } runs[] = {{HOGMF_ORDER_SHUFFLE, HOGMF_SCHEDULE_HOGWILD},
+                {HOGMF_ORDER_BLOCKS, HOGMF_SCHEDULE_HOGWILD},
+                {HOGMF_ORDER_BLOCKS, HOGMF_SCHEDULE_BLOCKS}};
+    const hogmf_order order = runs[_i].order;
+    const hogmf_schedule schedule = runs[_i].schedule;
+#ifndef _OPENMP
+    (void)order;
+    (void)schedule;
+    skip_check("schedule: threads observed: built without OpenMP, every epoch runs on one");
+    return;
+#endif
+    hogmf_rating *x = malloc(NNZ * sizeof *x);
+    ck_assert_ptr_nonnull(x);
+    for (uint32_t j = 0; j < NNZ; j++) {
+        x[j].u = j % 701;
+        x[j].i = (uint32_t)((7ull * j) % 509);
+        x[j].r = 3.0f;
+    }
+    hogmf_grid *grid = hogmf__grid_build(x, NNZ, 701, 509, G, 9);
+    ck_assert_ptr_nonnull(grid);
+    hogmf_model *m = hogmf_model_new(701, 509, 4);
+    ck_assert_ptr_nonnull(m);
+    hogmf_sgd_ctx c = {.P = m->P, .Q = m->Q, .bu = m->bu, .bi = m->bi, .stride = m->stride,
+                       .k = m->k, .mu = 3.0f, .lr = 0.01f};
+    seen_grid = grid;
+    team_wanted = T;
+    hold_tiles = schedule == HOGMF_SCHEDULE_BLOCKS;
+    hogmf__test_range = observe;
+    hogmf__run_epoch(&c, x, NNZ, grid, order, schedule, T, 5, 1);
+    hogmf__test_range = NULL;
+    ck_assert_int_eq(atomic_load(&bad_thread), 0);
+    size_t total = 0;
+    for (int t = 0; t < MAX_T; t++) {
+        const int team = atomic_load(&seen_team[t]);
+        const size_t work = atomic_load(&seen_work[t]);
+        if (t < T) {
+            ck_assert_msg(team == T, "order %d, schedule %d: thread %d saw a team of %d, want %d",
+                          (int)order, (int)schedule, t, team, T);
+            ck_assert_msg(work > 0, "order %d, schedule %d: thread %d applied no rating",
+                          (int)order, (int)schedule, t);
+            if (order == HOGMF_ORDER_SHUFFLE)
+                ck_assert_msg(work == (size_t)NNZ * (t + 1) / T - (size_t)NNZ * t / T,
+                              "shuffle: thread %d applied %zu ratings, want its chunk of %zu", t,
+                              work, (size_t)NNZ * (t + 1) / T - (size_t)NNZ * t / T);
+        } else {
+            ck_assert_msg(team == 0 && work == 0, "thread %d ran in a team of %d threads", t, T);
+        }
+        total += work;
+    }
+    ck_assert_uint_eq(total, NNZ);
+    const int calls = atomic_load(&seen_calls);
+    ck_assert_int_le(calls, MAX_CALLS);
+    if (order == HOGMF_ORDER_SHUFFLE) {
+        ck_assert_int_eq(calls, T);
+    } else {
+        /* the non-empty tiles in order of their start, against the calls sorted alike */
+        size_t ntiles = 0;
+        qsort(seen_span, (size_t)calls, sizeof *seen_span, cmp_span);
+        for (size_t t = 0; t < (size_t)G * G; t++) {
+            if (grid->start[t + 1] == grid->start[t])
+                continue;
+            ck_assert_msg(ntiles < (size_t)calls && seen_span[ntiles].lo == grid->start[t] &&
+                              seen_span[ntiles].hi == grid->start[t + 1],
+                          "order %d, schedule %d: tile %zu [%zu, %zu) was not one call", (int)order,
+                          (int)schedule, t, grid->start[t], grid->start[t + 1]);
+            ntiles++;
+        }
+        ck_assert_msg(calls == (int)ntiles, "%d calls for %zu non-empty tiles", calls, ntiles);
+        ck_assert_msg(atomic_load(&overlaps) == 0,
+                      "block schedule: %d times a thread took a tile whose user or item block "
+                      "another thread held",
+                      atomic_load(&overlaps));
+    }
+    hogmf_model_free(&m);
+    hogmf__grid_free(grid);
+    free(x);
+}
+END_TEST
+
 Suite *schedule_suite(void)
 {
     Suite *s = suite_create("schedule");
@@ -181,6 +359,7 @@ Suite *schedule_suite(void)
     tcase_add_test(tc, test_tile_order_is_random_and_seeded);
     tcase_add_test(tc, test_epoch_applies_every_rating_once);
     tcase_add_test(tc, test_grid_puts_each_rating_in_its_tile);
+    tcase_add_loop_test(tc, test_epoch_runs_on_the_threads_asked_for, 0, 3);
     suite_add_tcase(s, tc);
     return s;
 }

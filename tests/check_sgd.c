@@ -1,7 +1,10 @@
 /*
  * check_sgd.c - the SGD kernel against independent references: the step equals -lr times
  * the gradient of the per-rating loss computed by central finite differences in double, and
- * one step on a 2x2 model matches a hand-computed result and touches only row u and item i.
+ * one step on a 2x2 model matches a hand-computed result and touches only row u and item i,
+ * every loop (portable, AVX2, AVX-512, AdaGrad, the general loop with L1 and non-negativity)
+ * follows the step computed in double on random rows, and L1 and the projection have their
+ * closed-form effect on one step.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -242,6 +245,253 @@ START_TEST(test_dot_is_exact_on_small_integers)
 }
 END_TEST
 
+/* ---------------------------------------------------------------- every loop against double */
+
+/* Every loop of sgd.c against the step computed here in double, on a run of random ratings
+ * over a few rows (each row revisited several times), with lambda_b, lambda_p and lambda_q all
+ * different, for k that are and are not multiples of 16, applied from a rotated start
+ * (x[start..hi) then x[lo..start), ratings before lo untouched). The step in double:
+ *   e = r - (mu + bu + bi + p.q),  g_bu = -e + lb bu,  g_bi = -e + lb bi,
+ *   g_p = -e q + lp p,  g_q = -e p + lq q   (both rows' old values),
+ *   rate = lr, or lr / sqrt(G) with G the row's AdaGrad sum before the step,
+ *   p -= rate_p g_p, then soft threshold by rate_p l1_p, then max(., 0) under nonneg;
+ *   likewise q; bu -= rate_bu g_bu; bi -= rate_bi g_bi;
+ *   G_p += |g_p|^2 / k, G_q += |g_q|^2 / k, G_bu += g_bu^2, G_bi += g_bi^2.
+ * A loop that the machine cannot run is skipped with a message. */
+typedef struct kernel_case {
+    const char *name;
+    const char *isa;     /* HOGMF_ISA for the test; NULL: the machine's best */
+    hogmf_isa want;      /* what hogmf__sgd_select must report for it */
+    int adagrad, nonneg;
+    float l1_p, l1_q;
+} kernel_case;
+
+static const kernel_case kernel_cases[] = {
+    {"portable", "portable", HOGMF_ISA_PORTABLE, 0, 0, 0, 0},
+    {"avx2", "avx2", HOGMF_ISA_AVX2, 0, 0, 0, 0},
+    {"avx512", NULL, HOGMF_ISA_AVX512, 0, 0, 0, 0},
+    {"adagrad (general loop)", "portable", HOGMF_ISA_PORTABLE, 1, 0, 0, 0},
+    {"adagrad (avx2 loop)", NULL, HOGMF_ISA_AVX2, 1, 0, 0, 0},
+    {"general: L1", NULL, HOGMF_ISA_PORTABLE, 0, 0, 0.3f, 0.2f},
+    {"general: nonneg", NULL, HOGMF_ISA_PORTABLE, 0, 1, 0, 0},
+    {"general: L1, nonneg, adagrad", NULL, HOGMF_ISA_PORTABLE, 1, 1, 0.25f, 0.4f},
+};
+enum { KERNEL_CASES = sizeof kernel_cases / sizeof kernel_cases[0] };
+static const uint32_t kernel_ks[] = {1, 7, 16, 20, 33, 50, 64, 100};
+enum { KERNEL_KS = sizeof kernel_ks / sizeof kernel_ks[0] };
+
+/* Uniform in [lo, hi) from a splitmix64 stream. */
+static double uniform(uint64_t *s, double lo, double hi)
+{
+    return lo + (hi - lo) * (double)(hogmf__splitmix64(s) >> 11) * 0x1.0p-53;
+}
+
+static double soft(double v, double t)
+{
+    double a = fabs(v) - t;
+    return a > 0 ? (v < 0 ? -a : a) : 0.0;
+}
+
+START_TEST(test_every_loop_matches_the_step_in_double)
+{
+    const kernel_case *kc = &kernel_cases[_i / KERNEL_KS];
+    const uint32_t K = kernel_ks[_i % KERNEL_KS];
+    enum { M = 5, N = 4, NR = 48, LO = 3, START = 19 };
+    char why[256];
+    use_isa(kc->isa);
+    hogmf_model *m = hogmf_model_new(M, N, K);
+    ck_assert_ptr_nonnull(m);
+    const uint32_t S = m->stride;
+    float fgp[M], fgq[N], fgbu[M], fgbi[N];
+    const double lr = 0.05, lb = 0.03, lp = 0.07, lq = 0.11, mu = 3.2;
+    hogmf_sgd_ctx c = {.P = m->P, .Q = m->Q, .bu = m->bu, .bi = m->bi, .stride = S, .k = K,
+                       .mu = (float)mu, .lr = (float)lr, .lambda_b = (float)lb,
+                       .lambda_p = (float)lp, .lambda_q = (float)lq, .l1_p = kc->l1_p,
+                       .l1_q = kc->l1_q, .nonneg = kc->nonneg};
+    if (kc->adagrad) {
+        c.gp = fgp;
+        c.gq = fgq;
+        c.gbu = fgbu;
+        c.gbi = fgbi;
+    }
+    hogmf_isa got;
+    hogmf_sgd_range_fn fn = hogmf__sgd_select(&c, &got);
+    if (kc->want > hogmf__isa()) {
+        snprintf(why, sizeof why, "sgd: the %s loop: this machine runs %s at best", kc->name,
+                 hogmf__isa_name(hogmf__isa()));
+        hogmf_model_free(&m);
+        skip_check(why);
+        return;
+    }
+    ck_assert_msg(got == kc->want, "%s: hogmf__sgd_select chose the %s loop", kc->name,
+                  hogmf__isa_name(got));
+    /* Random rows (scaled so that p.q stays of order one for every k), biases and sums. */
+    uint64_t seed = 1000 + (uint64_t)_i;
+    const double scale = 0.6 / sqrt((double)K);
+    double *P = malloc(sizeof(double) * M * K), *Q = malloc(sizeof(double) * N * K);
+    double bu[M], bi[N], gp[M], gq[N], gbu[M], gbi[N];
+    ck_assert(P && Q);
+    for (int u = 0; u < M; u++) {
+        for (uint32_t d = 0; d < K; d++)
+            m->P[u * S + d] = (float)uniform(&seed, -scale, 2 * scale);
+        m->bu[u] = (float)uniform(&seed, -0.4, 0.4);
+        fgp[u] = (float)uniform(&seed, 0.5, 2.0);
+        fgbu[u] = (float)uniform(&seed, 0.5, 2.0);
+    }
+    for (int i = 0; i < N; i++) {
+        for (uint32_t d = 0; d < K; d++)
+            m->Q[i * S + d] = (float)uniform(&seed, -scale, 2 * scale);
+        m->bi[i] = (float)uniform(&seed, -0.4, 0.4);
+        fgq[i] = (float)uniform(&seed, 0.5, 2.0);
+        fgbi[i] = (float)uniform(&seed, 0.5, 2.0);
+    }
+    for (int u = 0; u < M; u++) {
+        for (uint32_t d = 0; d < K; d++)
+            P[u * K + d] = m->P[u * S + d];
+        bu[u] = m->bu[u];
+        gp[u] = fgp[u];
+        gbu[u] = fgbu[u];
+    }
+    for (int i = 0; i < N; i++) {
+        for (uint32_t d = 0; d < K; d++)
+            Q[i * K + d] = m->Q[i * S + d];
+        bi[i] = m->bi[i];
+        gq[i] = fgq[i];
+        gbi[i] = fgbi[i];
+    }
+    hogmf_rating x[NR];
+    for (int j = 0; j < NR; j++) {
+        x[j].u = (uint32_t)(hogmf__splitmix64(&seed) % M);
+        x[j].i = (uint32_t)(hogmf__splitmix64(&seed) % N);
+        x[j].r = (float)(1 + hogmf__splitmix64(&seed) % 9) * 0.5f + 0.5f;
+    }
+    fn(&c, x, LO, NR, START);
+    for (int n = 0; n < NR - LO; n++) {
+        const int j = START + n < NR ? START + n : LO + (START + n - NR);
+        const int u = (int)x[j].u, i = (int)x[j].i;
+        double *p = P + (size_t)u * K, *q = Q + (size_t)i * K;
+        double dot = 0;
+        for (uint32_t d = 0; d < K; d++)
+            dot += p[d] * q[d];
+        const double e = x[j].r - (mu + bu[u] + bi[i] + dot);
+        const double g_bu = -e + lb * bu[u], g_bi = -e + lb * bi[i];
+        double rp = lr, rq = lr, rbu = lr, rbi = lr, sp = 0, sq = 0;
+        if (kc->adagrad) {
+            rp = lr / sqrt(gp[u]);
+            rq = lr / sqrt(gq[i]);
+            rbu = lr / sqrt(gbu[u]);
+            rbi = lr / sqrt(gbi[i]);
+        }
+        for (uint32_t d = 0; d < K; d++) {
+            const double g1 = -e * q[d] + lp * p[d], g2 = -e * p[d] + lq * q[d];
+            sp += g1 * g1;
+            sq += g2 * g2;
+            double np = soft(p[d] - rp * g1, rp * kc->l1_p);
+            double nq = soft(q[d] - rq * g2, rq * kc->l1_q);
+            if (kc->nonneg) {
+                np = np > 0 ? np : 0;
+                nq = nq > 0 ? nq : 0;
+            }
+            p[d] = np;
+            q[d] = nq;
+        }
+        bu[u] -= rbu * g_bu;
+        bi[i] -= rbi * g_bi;
+        if (kc->adagrad) {
+            gp[u] += sp / K;
+            gq[i] += sq / K;
+            gbu[u] += g_bu * g_bu;
+            gbi[i] += g_bi * g_bi;
+        }
+    }
+    /* Tolerance: float rounding over about ten steps per row; a wrong sign, rate, row or
+     * bias term moves values by 1e-3 or more. */
+    const double tol = 2e-5;
+    double maxdiff = 0;
+    for (int u = 0; u < M; u++) {
+        for (uint32_t d = 0; d < S; d++) {
+            const double want = d < K ? P[u * K + d] : 0.0, diff = fabs(m->P[u * S + d] - want);
+            maxdiff = fmax(maxdiff, diff);
+            ck_assert_msg(diff <= tol, "%s, k=%u: p[%d][%u] %.7f, want %.7f (diff %.2g)",
+                          kc->name, K, u, d, (double)m->P[u * S + d], want, diff);
+        }
+        ck_assert_msg(fabs(m->bu[u] - bu[u]) <= tol, "%s, k=%u: bu[%d] %.7f, want %.7f",
+                      kc->name, K, u, (double)m->bu[u], bu[u]);
+        if (kc->adagrad) {
+            ck_assert_msg(fabs(fgp[u] - gp[u]) <= 1e-5 * gp[u], "%s, k=%u: G_p[%d] %.7f, want %.7f",
+                          kc->name, K, u, (double)fgp[u], gp[u]);
+            ck_assert_msg(fabs(fgbu[u] - gbu[u]) <= 1e-5 * gbu[u],
+                          "%s, k=%u: G_bu[%d] %.7f, want %.7f", kc->name, K, u, (double)fgbu[u],
+                          gbu[u]);
+        }
+    }
+    for (int i = 0; i < N; i++) {
+        for (uint32_t d = 0; d < S; d++) {
+            const double want = d < K ? Q[i * K + d] : 0.0, diff = fabs(m->Q[i * S + d] - want);
+            maxdiff = fmax(maxdiff, diff);
+            ck_assert_msg(diff <= tol, "%s, k=%u: q[%d][%u] %.7f, want %.7f (diff %.2g)",
+                          kc->name, K, i, d, (double)m->Q[i * S + d], want, diff);
+        }
+        ck_assert_msg(fabs(m->bi[i] - bi[i]) <= tol, "%s, k=%u: bi[%d] %.7f, want %.7f",
+                      kc->name, K, i, (double)m->bi[i], bi[i]);
+        if (kc->adagrad) {
+            ck_assert_msg(fabs(fgq[i] - gq[i]) <= 1e-5 * gq[i], "%s, k=%u: G_q[%d] %.7f, want %.7f",
+                          kc->name, K, i, (double)fgq[i], gq[i]);
+            ck_assert_msg(fabs(fgbi[i] - gbi[i]) <= 1e-5 * gbi[i],
+                          "%s, k=%u: G_bi[%d] %.7f, want %.7f", kc->name, K, i, (double)fgbi[i],
+                          gbi[i]);
+        }
+    }
+    free(P);
+    free(Q);
+    hogmf_model_free(&m);
+}
+END_TEST
+
+/* One step of the general loop by hand, k = 3 (rows of 16), mu = 3, r = 4.1, lr = 0.1, no L2:
+ *   p = (0.5, -0.1, 0.2), q = (0.2, 0.3, -0.5), bu = bi = 0:
+ *   p.q = 0.1 - 0.03 - 0.1 = -0.03, e = 4.1 - 2.97 = 1.13, lr e = 0.113
+ *   before the threshold: p' = p + 0.113 q = (0.5226, -0.0661, 0.1435)
+ *                         q' = q + 0.113 p = (0.2565, 0.2887, -0.4774)
+ *   L1 with l1_p = 0.3, l1_q = 2.7 (thresholds 0.03 and 0.27):
+ *     p = (0.4926, -0.0361, 0.1135), q = (0, 0.0187, -0.2074)
+ *   nonneg alone: p = (0.5226, 0, 0.1435), q = (0.2565, 0.2887, 0)
+ *   both: p = (0.4926, 0, 0.1135), q = (0, 0.0187, 0) */
+START_TEST(test_l1_and_nonneg_one_step_by_hand)
+{
+    static const struct {
+        float l1_p, l1_q;
+        int nonneg;
+        float p[3], q[3];
+    } want[] = {
+        {0.3f, 2.7f, 0, {0.4926f, -0.0361f, 0.1135f}, {0.0f, 0.0187f, -0.2074f}},
+        {0, 0, 1, {0.5226f, 0.0f, 0.1435f}, {0.2565f, 0.2887f, 0.0f}},
+        {0.3f, 2.7f, 1, {0.4926f, 0.0f, 0.1135f}, {0.0f, 0.0187f, 0.0f}},
+    };
+    hogmf_model *m = hogmf_model_new(1, 1, 3);
+    ck_assert_ptr_nonnull(m);
+    const float p0[3] = {0.5f, -0.1f, 0.2f}, q0[3] = {0.2f, 0.3f, -0.5f};
+    memcpy(m->P, p0, sizeof p0);
+    memcpy(m->Q, q0, sizeof q0);
+    hogmf_sgd_ctx c = {.P = m->P, .Q = m->Q, .bu = m->bu, .bi = m->bi, .stride = m->stride,
+                       .k = 3, .mu = 3.0f, .lr = 0.1f, .l1_p = want[_i].l1_p,
+                       .l1_q = want[_i].l1_q, .nonneg = want[_i].nonneg};
+    const hogmf_rating x = {0, 0, 4.1f};
+    hogmf__sgd_select(&c, NULL)(&c, &x, 0, 1, 0);
+    for (int d = 0; d < 3; d++) {
+        ck_assert_msg(fabsf(m->P[d] - want[_i].p[d]) < 1e-6f, "case %d: p[%d] %.7f, want %.7f",
+                      _i, d, (double)m->P[d], (double)want[_i].p[d]);
+        ck_assert_msg(fabsf(m->Q[d] - want[_i].q[d]) < 1e-6f, "case %d: q[%d] %.7f, want %.7f",
+                      _i, d, (double)m->Q[d], (double)want[_i].q[d]);
+    }
+    /* The biases take the plain step: 0 + 0.1 * 1.13. */
+    ck_assert_msg(fabsf(m->bu[0] - 0.113f) < 1e-6f && fabsf(m->bi[0] - 0.113f) < 1e-6f,
+                  "case %d: biases %.7f %.7f, want 0.113", _i, (double)m->bu[0],
+                  (double)m->bi[0]);
+    hogmf_model_free(&m);
+}
+END_TEST
+
 Suite *sgd_suite(void)
 {
     Suite *s = suite_create("sgd");
@@ -250,6 +500,9 @@ Suite *sgd_suite(void)
     tcase_add_test(tc, test_one_step_2x2_by_hand);
     tcase_add_test(tc, test_dot_is_exact_on_small_integers);
     tcase_add_loop_test(tc, test_adagrad_steps_match_the_rule, 0, 3);
+    tcase_add_loop_test(tc, test_every_loop_matches_the_step_in_double, 0,
+                        KERNEL_CASES * KERNEL_KS);
+    tcase_add_loop_test(tc, test_l1_and_nonneg_one_step_by_hand, 0, 3);
     suite_add_tcase(s, tc);
     return s;
 }

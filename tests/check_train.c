@@ -3,7 +3,10 @@
  * unobserved cells do not matter (masked loss), the 4x5 seed matrix is fitted exactly
  * without regularisation, a planted low-rank matrix is recovered to its noise level, one
  * thread is bit-identical across runs, Hogwild with several threads lands within 1% of one
- * thread, early stopping returns the best epoch, and a too-large rate is reported.
+ * thread, early stopping returns the best epoch, a too-large rate is reported, each
+ * learning-rate schedule gives its documented rate, epochs run on the threads asked for,
+ * non-negativity and L1 show in the trained factors, and an exploding validation RMSE stops
+ * training.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -11,6 +14,10 @@
 
 #include "internal.h"
 #include "suites.h"
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 static const float seed_matrix[4][5] = {
     {3, 1, 1, 3, 1}, {1, 2, 4, 1, 3}, {3, 1, 1, 3, 1}, {4, 3, 5, 4, 4}};
@@ -475,6 +482,247 @@ START_TEST(test_defaults_fit_small_matrix_without_reg)
 }
 END_TEST
 
+/* ---------------------------------------------------------------- rates, constraints, threads */
+
+/* What the epochs reported and what the SGD loops were handed (through hogmf__test_range). */
+typedef struct lr_log {
+    float reported[64];  /* hogmf_epoch_stats.lr of epoch e + 1 */
+    float used[64];      /* c->lr of the ratings applied in epoch e + 1 */
+    double monitor[64];  /* validation RMSE after epoch e + 1 */
+    uint32_t epochs;
+} lr_log;
+static lr_log lrs;
+static int seen_team_max, seen_team_min = 1 << 30;
+
+static void lr_observe(const hogmf_sgd_ctx *c, const hogmf_rating *x, size_t lo, size_t hi,
+                       size_t start)
+{
+    int nt = 1;
+#ifdef _OPENMP
+    nt = omp_get_num_threads();
+#endif
+#pragma omp critical(check_train_observe)
+    {
+        if (lrs.epochs < 64)
+            lrs.used[lrs.epochs] = c->lr;
+        seen_team_max = nt > seen_team_max ? nt : seen_team_max;
+        seen_team_min = nt < seen_team_min ? nt : seen_team_min;
+    }
+    hogmf__sgd_select(c, NULL)(c, x, lo, hi, start);
+}
+
+static int lr_record(void *ctx, const hogmf_epoch_stats *s)
+{
+    (void)ctx;
+    if (lrs.epochs < 64) {
+        lrs.reported[lrs.epochs] = s->lr;
+        lrs.monitor[lrs.epochs] = s->valid_rmse;
+    }
+    lrs.epochs++;
+    return 0;
+}
+
+/* Each learning-rate schedule gives the rate it documents in every epoch, and that rate is
+ * the one the SGD loop gets: constant lr; decay lr / (1 + lr_decay (t - 1)); bold driver
+ * x1.05 after an epoch that lowered the validation RMSE, x0.5 after one that did not (set up
+ * to overfit, so both happen); adagrad lr (the per-row rates divide it). */
+START_TEST(test_lr_schedules_give_documented_rates)
+{
+    static const hogmf_lr_schedule schedules[] = {HOGMF_LR_CONSTANT, HOGMF_LR_DECAY,
+                                                  HOGMF_LR_BOLD, HOGMF_LR_ADAGRAD};
+    const hogmf_lr_schedule sched = schedules[_i];
+    hogmf_ratings train, valid;
+    planted(150, 100, 0.15, 2000, 3, &train, &valid);
+    hogmf_params p = quiet_params();
+    p.k = 32; /* far more factors than rank 3 and no regularisation: it overfits */
+    p.epochs = 30;
+    p.lr = 0.04f;
+    p.lr_decay = 0.5f;
+    p.lambda_b = p.lambda_p = p.lambda_q = 0;
+    p.patience = 0;
+    p.diverge_factor = 100;
+    p.schedule_lr = sched;
+    p.on_epoch = lr_record;
+    memset(&lrs, 0, sizeof lrs);
+    hogmf__test_range = lr_observe;
+    hogmf_model *model = NULL;
+    hogmf_error err = {0};
+    ck_assert_msg(hogmf_train(&train, &valid, &p, &model, &err) == HOGMF_OK, "train: %s",
+                  err.msg);
+    hogmf__test_range = NULL;
+    ck_assert_uint_eq(lrs.epochs, p.epochs);
+    double want = p.lr;
+    int ups = 0, downs = 0;
+    for (uint32_t e = 0; e < p.epochs; e++) {
+        if (sched == HOGMF_LR_DECAY)
+            want = 0.04 / (1.0 + 0.5 * e);
+        else if (sched == HOGMF_LR_BOLD && e > 0) {
+            int better = e == 1 || lrs.monitor[e - 1] < lrs.monitor[e - 2];
+            want *= better ? 1.05 : 0.5;
+            ups += better;
+            downs += !better;
+        }
+        ck_assert_msg(fabs(lrs.reported[e] - want) <= 1e-6 * want,
+                      "schedule %d, epoch %u: reported rate %.9g, want %.9g", (int)sched, e + 1,
+                      (double)lrs.reported[e], want);
+        ck_assert_msg(lrs.used[e] == lrs.reported[e],
+                      "schedule %d, epoch %u: the loop got rate %.9g, the epoch reported %.9g",
+                      (int)sched, e + 1, (double)lrs.used[e], (double)lrs.reported[e]);
+    }
+    if (sched == HOGMF_LR_BOLD)
+        ck_assert_msg(ups > 0 && downs > 0, "bold driver: %d increases and %d cuts; the run "
+                      "must have both to check both", ups, downs);
+    hogmf_model_free(&model);
+    hogmf_ratings_free(&train);
+    hogmf_ratings_free(&valid);
+}
+END_TEST
+
+/* Training asked for 2 threads runs its epochs on a team of 2 (the team seen from inside the
+ * SGD loop), and asked for 1 on a team of 1. */
+START_TEST(test_training_runs_on_the_threads_asked_for)
+{
+#ifndef _OPENMP
+    skip_check("train: threads observed: built without OpenMP, every epoch runs on one");
+    return;
+#endif
+    hogmf_ratings train, valid;
+    planted(200, 150, 0.3, 100, 6, &train, &valid);
+    for (int threads = 1; threads <= 2; threads++) {
+        hogmf_params p = quiet_params();
+        p.k = 4;
+        p.epochs = 2;
+        p.threads = threads;
+        p.schedule = _i ? HOGMF_SCHEDULE_BLOCKS : HOGMF_SCHEDULE_HOGWILD;
+        seen_team_max = 0;
+        seen_team_min = 1 << 30;
+        hogmf__test_range = lr_observe;
+        hogmf_model *model = NULL;
+        hogmf_error err = {0};
+        ck_assert_int_eq(hogmf_train(&train, NULL, &p, &model, &err), HOGMF_OK);
+        hogmf__test_range = NULL;
+        ck_assert_msg(seen_team_min == threads && seen_team_max == threads,
+                      "schedule %d, %d threads asked: teams of %d to %d threads ran the epochs",
+                      (int)p.schedule, threads, seen_team_min, seen_team_max);
+        hogmf_model_free(&model);
+    }
+    hogmf_ratings_free(&train);
+    hogmf_ratings_free(&valid);
+}
+END_TEST
+
+/* --nonneg: a trained model has no negative factor (and some positive ones), where the same
+ * training without it has negative factors; L1: it has many factors exactly zero, where
+ * the same training without it has none. */
+START_TEST(test_nonneg_and_l1_have_their_effect)
+{
+    hogmf_ratings train, valid;
+    planted(120, 90, 0.3, 100, 12, &train, &valid);
+    size_t neg[2] = {0}, pos[2] = {0}, zero[2] = {0}, all = 0;
+    for (int with = 0; with < 2; with++) {
+        hogmf_params p = quiet_params();
+        p.k = 6;
+        p.epochs = 10;
+        p.init_sd = 0.1f;
+        if (_i == 0)
+            p.nonneg = with;
+        else
+            p.l1_p = p.l1_q = with ? 0.02f : 0.0f;
+        hogmf_model *m = NULL;
+        hogmf_error err = {0};
+        ck_assert_int_eq(hogmf_train(&train, NULL, &p, &m, &err), HOGMF_OK);
+        all = 0;
+        for (int side = 0; side < 2; side++) {
+            const float *X = side ? m->Q : m->P;
+            const uint32_t rows = side ? m->n : m->m;
+            for (size_t r = 0; r < rows; r++)
+                for (uint32_t d = 0; d < m->k; d++) {
+                    float v = X[r * m->stride + d];
+                    neg[with] += v < 0;
+                    pos[with] += v > 0;
+                    zero[with] += v == 0;
+                    all++;
+                }
+        }
+        hogmf_model_free(&m);
+    }
+    if (_i == 0) {
+        ck_assert_msg(neg[0] > all / 10, "without --nonneg only %zu of %zu factors negative",
+                      neg[0], all);
+        ck_assert_msg(neg[1] == 0 && pos[1] > all / 10,
+                      "--nonneg: %zu negative and %zu positive factors of %zu", neg[1], pos[1],
+                      all);
+    } else {
+        ck_assert_msg(zero[0] == 0, "without L1: %zu factors exactly zero", zero[0]);
+        ck_assert_msg(zero[1] > all / 10 && pos[1] + neg[1] > 0,
+                      "L1 0.02: %zu of %zu factors exactly zero", zero[1], all);
+    }
+    hogmf_ratings_free(&train);
+    hogmf_ratings_free(&valid);
+}
+END_TEST
+
+/* The divergence decision on its own: the validation branch fires when the validation RMSE
+ * passes diverge_factor times its best (and names it), not at or below that, and not
+ * without validation; the training branch likewise. */
+START_TEST(test_divergence_decision)
+{
+    hogmf_params p = hogmf_params_default();
+    p.lr = 0.125f;
+    p.diverge_factor = 2.0;
+    hogmf_error err = {0};
+    ck_assert_int_eq(hogmf__check_divergence(&p, 4, 0, 0.8, 0.8, 1, 1.21, 0.6, &err),
+                     HOGMF_ERR_DIVERGED);
+    ck_assert_msg(strstr(err.msg, "validation RMSE grew") && strstr(err.msg, "epoch 4") &&
+                      strstr(err.msg, "learning rate 0.125"),
+                  "validation branch: %s", err.msg);
+    ck_assert_int_eq(hogmf__check_divergence(&p, 4, 0, 0.8, 0.8, 1, 1.2, 0.6, &err), HOGMF_OK);
+    ck_assert_int_eq(hogmf__check_divergence(&p, 4, 0, 0.8, 0.8, 0, 9.0, 0.6, &err), HOGMF_OK);
+    ck_assert_int_eq(hogmf__check_divergence(&p, 2, 0, 1.7, 0.8, 1, 0.6, 0.6, &err),
+                     HOGMF_ERR_DIVERGED);
+    ck_assert_msg(strstr(err.msg, "training RMSE grew"), "training branch: %s", err.msg);
+    ck_assert_int_eq(hogmf__check_divergence(&p, 2, 1, 0.8, 0.8, 1, 0.6, 0.6, &err),
+                     HOGMF_ERR_DIVERGED);
+    ck_assert_msg(strstr(err.msg, "infinite or NaN"), "non-finite branch: %s", err.msg);
+}
+END_TEST
+
+/* The exploding-validation branch in a real run: the validation set holds the training
+ * pairs with the opposite ratings (6 - r), so fitting the training set drives the validation
+ * RMSE up while the training RMSE falls; with diverge_factor 1.05 training stops with
+ * HOGMF_ERR_DIVERGED naming the validation RMSE. */
+START_TEST(test_validation_divergence_stops_training)
+{
+    hogmf_ratings train, unused;
+    planted(100, 80, 0.3, 10, 8, &train, &unused);
+    float *x = calloc(100 * 80, sizeof *x);
+    unsigned char *mask = calloc(100 * 80, 1);
+    ck_assert(x && mask);
+    for (size_t j = 0; j < train.nnz; j++) {
+        size_t cell = (size_t)train.user_ids[train.data[j].u] * 80 + train.item_ids[train.data[j].i];
+        x[cell] = 6.0f - train.data[j].r;
+        mask[cell] = 1;
+    }
+    hogmf_ratings valid;
+    hogmf_error err = {0};
+    ck_assert_int_eq(hogmf_ratings_from_dense(x, mask, 100, 80, &valid, &err), HOGMF_OK);
+    hogmf_params p = quiet_params();
+    p.k = 4;
+    p.epochs = 40;
+    p.patience = 0;
+    p.diverge_factor = 1.05;
+    hogmf_model *model = NULL;
+    ck_assert_int_eq(hogmf_train(&train, &valid, &p, &model, &err), HOGMF_ERR_DIVERGED);
+    ck_assert_ptr_null(model);
+    ck_assert_msg(strstr(err.msg, "validation RMSE grew"), "message: %s", err.msg);
+    free(x);
+    free(mask);
+    hogmf_ratings_free(&train);
+    hogmf_ratings_free(&unused);
+    hogmf_ratings_free(&valid);
+}
+END_TEST
+
 Suite *train_suite(void)
 {
     Suite *s = suite_create("train");
@@ -492,6 +740,11 @@ Suite *train_suite(void)
     tcase_add_test(tc, test_divergence_floor);
     tcase_add_test(tc, test_defaults_fit_small_matrix_without_reg);
     tcase_add_loop_test(tc, test_training_keeps_the_set_meaning, 0, 2);
+    tcase_add_loop_test(tc, test_lr_schedules_give_documented_rates, 0, 4);
+    tcase_add_loop_test(tc, test_training_runs_on_the_threads_asked_for, 0, 2);
+    tcase_add_loop_test(tc, test_nonneg_and_l1_have_their_effect, 0, 2);
+    tcase_add_test(tc, test_divergence_decision);
+    tcase_add_test(tc, test_validation_divergence_stops_training);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -10,7 +10,10 @@
 #   MPIRUN="mpirun ..."  the launcher [mpirun --allow-run-as-root --oversubscribe --bind-to none]
 #   ML100K=DIR           MovieLens 100K folder [../shared/data/ml-100k]; skipped when absent.
 #
-# The last line is "N passed, M failed"; the exit status is non-zero when M > 0.
+#   ML100K_REQUIRED=1    fail instead of skipping when the MovieLens data is absent (CI)
+#
+# The last line is "N passed, M failed, S skipped" (a check that cannot run here prints
+# "SKIPPED: why"); the exit status is non-zero when M > 0.
 
 # shellcheck disable=SC2086 # OPTS, CK and MPIRUN are lists of words on purpose
 set -u
@@ -26,6 +29,7 @@ if [ ! -x "$HOGMF" ]; then
 fi
 if ! command -v mpirun >/dev/null 2>&1; then
     echo "mpi_test: SKIPPED: mpirun not found (apt-get install openmpi-bin libopenmpi-dev)"
+    echo "0 passed, 0 failed, 1 skipped"
     exit 0
 fi
 # --bind-to none: otherwise each rank is bound to one core and gets one OpenMP thread.
@@ -40,6 +44,7 @@ trap 'exit 130' INT TERM
 
 PASS=0
 FAIL=0
+SKIP=0
 RC=0
 
 # ---------------------------------------------------------------- helpers
@@ -113,7 +118,8 @@ epochs_run() {
 }
 
 skip() {
-    echo "skip: $*"
+    SKIP=$((SKIP + 1))
+    echo "SKIPPED: $*"
 }
 
 # ---------------------------------------------------------------- generated data
@@ -235,8 +241,12 @@ if [ -r "$ML/u1.base" ] && [ -r "$ML/u1.test" ]; then
         within "MovieLens 100K u1, -np $np: RMSE within 1% of single-process" "$M" "$S" 0.01
     done
 else
-    skip "MovieLens 100K not found at $ML (set ML100K=DIR); its tests did not run"
+    if [ "${ML100K_REQUIRED:-0}" = 1 ]; then
+        bad "MovieLens 100K" "not found at $ML, and ML100K_REQUIRED=1"
+    else
+        skip "MovieLens 100K not found at $ML (set ML100K=DIR); its tests did not run"
+    fi
 fi
 
-echo "$PASS passed, $FAIL failed"
+echo "$PASS passed, $FAIL failed, $SKIP skipped"
 [ "$FAIL" -eq 0 ]

@@ -24,6 +24,7 @@ Suite *foldin_suite(void);  /* check_foldin.c: ridge fold-in, its file, the mode
 Suite *recommend_suite(void); /* check_recommend.c: top-N against brute force, seen lists */
 Suite *dense_suite(void);   /* check_dense.c: dense matrices read and written (impute) */
 Suite *tune_suite(void);    /* check_tune.c: the search, reproducible best trial */
+Suite *eval_suite(void);   /* check_eval.c: unknown ids, clipping, NaN and runaway counts */
 
 /* Path of a fixture: $HOGMF_FIXTURES/name (default "fixtures/name"); static buffer. */
 const char *fixture(const char *name);
@@ -32,5 +33,8 @@ const char *temp_path(const char *suffix);
 /* Sets HOGMF_ISA to isa ("portable", "avx2"), or unsets it for NULL (the best kernel). The
  * library reads it once per process; Check runs each test in its own process. */
 void use_isa(const char *isa);
+/* Marks the running check as skipped: prints "SKIPPED: why" and adds it to the runner's
+ * count of skips (the check then returns without asserting anything). */
+void skip_check(const char *why);
 
 #endif
