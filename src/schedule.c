@@ -2,9 +2,10 @@
  * schedule.c - which thread applies which rating when: the Hogwild epoch (lock-free, racy
  * by design) in two orders - a full per-thread reshuffle every epoch, or a grid of tiles
  * visited row by row (a thread keeps one user block for a whole row) in a new random order
- * from random offsets with no data movement - and the block-scheduled epoch, in which a
+ * from random offsets with no data movement - the block-scheduled epoch, in which a
  * thread only takes a tile whose user block and item block no other thread holds (no race
- * at all). The update itself is in sgd.c.
+ * at all), and the deterministic epoch: seeded rounds of tiles that share no block, in lock
+ * step, so the result does not depend on the thread count. The update itself is in sgd.c.
  */
 #include "internal.h"
 
@@ -81,9 +82,11 @@ hogmf_grid *hogmf__grid_build(hogmf_rating *x, size_t nnz, uint32_t m, uint32_t 
     uint32_t *uc = calloc(m, sizeof *uc), *ic = calloc(n, sizeof *ic);
     size_t tiles = (size_t)G * G;
     size_t *next = malloc(tiles * sizeof *next);
-    if (grid)
+    if (grid) {
         grid->start = calloc(tiles + 1, sizeof *grid->start);
-    if (!grid || !grid->start || !ub || !ib || !uc || !ic || !next || G == 0)
+        grid->rounds = malloc(3 * ((size_t)G + 1) * sizeof *grid->rounds);
+    }
+    if (!grid || !grid->start || !grid->rounds || !ub || !ib || !uc || !ic || !next || G == 0)
         goto fail;
     grid->G = G;
     for (size_t j = 0; j < nnz; j++) {
@@ -197,6 +200,7 @@ void hogmf__grid_free(hogmf_grid *g)
     free(g->start);
     free(g->ublock);
     free(g->iblock);
+    free(g->rounds);
     free(g);
 }
 
@@ -419,13 +423,53 @@ static void epoch_blocks(const hogmf_sgd_ctx *c, hogmf_sgd_range_fn fn, hogmf_ra
     free(col_busy);
 }
 
+/* Deterministic rounds. The square is the cyclic one, (a + b) mod G, with its rows, its
+ * rounds and its item blocks relabelled by three seeded permutations: perm[0..G) shifts user
+ * block b, perm[G..2G) round r, perm[2G..3G) names the item block. A user block thus meets
+ * the item blocks in a new random order each epoch, as in the hogwild runs, but every round
+ * is a set of tiles that no two threads can contend for. */
+void hogmf__round_perms(uint32_t G, uint64_t seed, uint32_t epoch, uint32_t *perm)
+{
+    hogmf_rng g;
+    hogmf__rng_seed(&g, seed, ((uint64_t)epoch << 20) | 0xD0000ull);
+    for (uint32_t j = 0; j < 3 * G; j++)
+        perm[j] = j % G;
+    for (uint32_t part = 0; part < 3; part++)
+        shuffle_u32(perm + (size_t)part * G, G, &g);
+}
+
+/* The tiles of a round go to the threads in any distribution (dynamic: tiles differ in
+ * size); the barrier at the end of the omp for keeps the rounds apart. Within a round each
+ * row of P, Q, the biases and the AdaGrad sums belongs to one tile and so to one thread: no
+ * race, and the same arithmetic in the same order whatever the thread count. */
+void hogmf__epoch_rounds(const hogmf_sgd_ctx *c, hogmf_sgd_range_fn fn, hogmf_rating *x,
+                         const hogmf_grid *grid, int threads, uint64_t seed, uint32_t epoch)
+{
+    const uint32_t G = grid->G;
+    const uint32_t *perm = grid->rounds;
+    hogmf__round_perms(G, seed, epoch, grid->rounds);
+    (void)threads; /* unused without OpenMP */
+#pragma omp parallel num_threads(threads) default(none) shared(c, fn, x, grid, perm, G, seed, epoch)
+    for (uint32_t r = 0; r < G; r++) {
+#pragma omp for schedule(dynamic, 1)
+        for (uint32_t b = 0; b < G; b++) {
+            size_t t = hogmf__round_tile(perm, G, r, b);
+            size_t lo = grid->start[t], hi = grid->start[t + 1];
+            if (hi > lo)
+                fn(c, x, lo, hi, tile_offset(grid, t, seed, epoch));
+        }
+    }
+}
+
 void hogmf__run_epoch(const hogmf_sgd_ctx *c, hogmf_rating *x, size_t nnz,
                       const hogmf_grid *grid, hogmf_order order, hogmf_schedule schedule,
-                      int threads, uint64_t seed, uint32_t epoch)
+                      int deterministic, int threads, uint64_t seed, uint32_t epoch)
 {
     hogmf_sgd_range_fn fn = hogmf__sgd_select(c, NULL);
     hogmf__flush_denormals(threads);
-    if (schedule == HOGMF_SCHEDULE_BLOCKS && grid)
+    if (deterministic && grid)
+        hogmf__epoch_rounds(c, fn, x, grid, threads, seed, epoch);
+    else if (schedule == HOGMF_SCHEDULE_BLOCKS && grid)
         epoch_blocks(c, fn, x, grid, threads, seed, epoch);
     else if (order == HOGMF_ORDER_BLOCKS && grid)
         epoch_tiles(c, fn, x, grid, threads, seed, epoch);
