@@ -331,8 +331,8 @@ hogmf_status hogmf_checkpoint_save(const hogmf_trainer *t, const char *path, hog
 /* A trainer that continues from a checkpoint: train and valid must be the sets the
  * checkpoint was written with (read again from the same files) and params the same training
  * parameters, except epochs (the limit may be raised or lowered), threads and pin, which may
- * differ. With the same thread count, the run then continues bit for bit as if it had never
- * stopped. The file is untrusted: magic, version, sizes against the file size and the CRC
+ * differ. With the same thread count (any, with params.deterministic), the run then
+ * continues bit for bit as if it had never stopped. The file is untrusted: magic, version, sizes against the file size and the CRC
  * are checked in a streaming pass before anything is allocated, and allocations are sized by
  * train, never by the file. Returns HOGMF_OK and *out; HOGMF_ERR_FORMAT for a corrupt,
  * truncated or foreign file; HOGMF_ERR_INVALID when it belongs to other data or parameters
