@@ -226,9 +226,10 @@ typedef struct hogmf_params {
     hogmf_order order;     /* ordering of the ratings within an epoch */
     hogmf_schedule schedule; /* parallel schedule */
     hogmf_pin pin;         /* thread pinning */
-    int deterministic;     /* 1: threads take the tiles in lock-step rounds of tiles that share
-                            * no user or item block, so the model is bit-identical for any
-                            * thread count (needs order blocks and schedule hogwild) */
+    int deterministic;     /* 1: seeded rounds of tiles that share no user or item block, a
+                            * tile after its blocks' tiles of the rounds before, so the model
+                            * is bit-identical for any thread count (needs order blocks and
+                            * schedule hogwild) */
     hogmf_log_fn log;      /* optional */
     hogmf_epoch_fn on_epoch; /* optional */
     void *ctx;             /* passed to log and on_epoch */

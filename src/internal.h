@@ -215,7 +215,7 @@ typedef struct hogmf_grid {
     size_t *start;    /* G*G + 1 offsets into the ratings, tile t = ub * G + ib */
     uint32_t *ublock; /* m: block of each user */
     uint32_t *iblock; /* n: block of each item */
-    uint32_t *rounds; /* 3G: an epoch's permutations for the deterministic schedule (scratch) */
+    uint32_t *rounds; /* 6G: scratch of the deterministic schedule's epoch */
 } hogmf_grid;
 
 /* With params.deterministic the grid is cut as for this many threads, whatever the run's
@@ -245,9 +245,10 @@ static inline size_t hogmf__round_tile(const uint32_t *perm, uint32_t G, uint32_
     /* item block: a seeded relabelling of (shift of b + shift of r) mod G */
     return (size_t)b * G + perm[2 * (size_t)G + (perm[b] + perm[G + r]) % G];
 }
-/* One epoch of the deterministic schedule with the step fn: the threads run the tiles of a
- * round in any distribution, each from its seeded offset, and meet at a barrier before the
- * next round, so the result does not depend on the thread count or on timing. */
+/* One epoch of the deterministic schedule with the step fn: the threads run the tiles in any
+ * distribution, each from its seeded offset, a tile of round r only after the tiles of round
+ * r - 1 of its user block and of its item block have ended, so that every row is updated in
+ * round order and the result does not depend on the thread count or on timing. */
 void hogmf__epoch_rounds(const hogmf_sgd_ctx *c, hogmf_sgd_range_fn fn, hogmf_rating *x,
                          const hogmf_grid *grid, int threads, uint64_t seed, uint32_t epoch);
 

@@ -6,8 +6,9 @@
  * with one thread and with several (checked on ratings that share no user or item, where one
  * step from zero leaves b_u = lr r exactly and a second step would not). The deterministic
  * schedule's rounds form a seeded Latin square, and its epoch is watched from inside the
- * step: no two tiles of one user or item block ever run at the same time, and no tile of a
- * round starts before every tile of the round before has ended.
+ * step: no two tiles of one user or item block ever run at the same time, and a tile starts
+ * only when the tiles of the rounds before it of its user block and of its item block have
+ * all ended (so every row is updated in round order, as with a barrier after each round).
  */
 #include <math.h>
 #include <sched.h>
@@ -261,15 +262,15 @@ static struct {
     const hogmf_grid *grid;
     uint32_t round_of[WATCH_G * WATCH_G]; /* tile -> its round, from hogmf__round_tile */
     atomic_int ubusy[WATCH_G], ibusy[WATCH_G]; /* tiles of each block running now */
-    atomic_int ended[WATCH_G];                 /* tiles of each round that have ended */
+    atomic_int uend[WATCH_G], iend[WATCH_G];   /* tiles of each block that have ended */
     atomic_int runs[WATCH_G * WATCH_G];        /* times each tile was run */
     atomic_int overlaps, early, bad_start;     /* violations seen */
     atomic_int threads_seen;                   /* bit t: OpenMP thread t ran a tile */
 } watch;
 
-/* A step that applies nothing: it marks its tile's blocks busy, checks that no other thread
- * holds them and that the previous round has ended, waits a little so that tiles that could
- * overlap do, and marks them free. */
+/* A step that applies nothing: it checks that its blocks have ended the rounds before its
+ * own, marks them busy and checks that no other thread holds them, waits a little so that
+ * tiles that could overlap do, and marks them free and one round further. */
 static void watching_step(const hogmf_sgd_ctx *c, const hogmf_rating *x, size_t lo, size_t hi,
                           size_t start)
 {
@@ -280,7 +281,7 @@ static void watching_step(const hogmf_sgd_ctx *c, const hogmf_rating *x, size_t 
     uint32_t r = watch.round_of[t];
     if (start < lo || start >= hi || g->start[t] != lo || g->start[t + 1] != hi)
         atomic_fetch_add(&watch.bad_start, 1);
-    if (r > 0 && atomic_load(&watch.ended[r - 1]) != WATCH_G)
+    if ((uint32_t)atomic_load(&watch.uend[ub]) != r || (uint32_t)atomic_load(&watch.iend[ib]) != r)
         atomic_fetch_add(&watch.early, 1);
     int busy_u = atomic_fetch_add(&watch.ubusy[ub], 1), busy_i = atomic_fetch_add(&watch.ibusy[ib], 1);
     if (busy_u || busy_i)
@@ -293,7 +294,8 @@ static void watching_step(const hogmf_sgd_ctx *c, const hogmf_rating *x, size_t 
     atomic_fetch_sub(&watch.ubusy[ub], 1);
     atomic_fetch_sub(&watch.ibusy[ib], 1);
     atomic_fetch_add(&watch.runs[t], 1);
-    atomic_fetch_add(&watch.ended[r], 1);
+    atomic_fetch_add(&watch.uend[ub], 1);
+    atomic_fetch_add(&watch.iend[ib], 1);
 }
 
 START_TEST(test_rounds_never_overlap)
@@ -325,7 +327,8 @@ START_TEST(test_rounds_never_overlap)
                       "epoch %u: %d tiles ran beside another tile of their user or item block",
                       epoch, atomic_load(&watch.overlaps));
         ck_assert_msg(atomic_load(&watch.early) == 0,
-                      "epoch %u: %d tiles started before the previous round had ended", epoch,
+                      "epoch %u: %d tiles started before their blocks' earlier rounds had "
+                      "ended", epoch,
                       atomic_load(&watch.early));
         ck_assert_msg(atomic_load(&watch.bad_start) == 0, "epoch %u: a tile ran outside its range",
                       epoch);

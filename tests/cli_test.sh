@@ -224,7 +224,7 @@ expect_rc 2 "--deterministic with --order shuffle"
 expect_err "cannot be combined with order shuffle" "--deterministic with --order shuffle: named"
 for cmd in train cv tune; do
     hm "$cmd" --help
-    check "hogmf $cmd --help lists --deterministic" "$(grep -c -- '--deterministic' "$T/out")" -eq 1
+    check "hogmf $cmd --help lists --deterministic" "$(grep -c -- '^      --deterministic ' "$T/out")" -eq 1
 done
 
 LOGRE='^\{"epoch": [0-9]+, "train_rmse": [0-9.eE+-]+, "valid_rmse": (null|[0-9.eE+-]+), "epoch_seconds": [0-9.eE+-]+, "updates_per_second": [0-9.eE+-]+\}$'

@@ -158,7 +158,7 @@ int cmd_info(int argc, char **argv)
            p->deterministic ? "deterministic"
            : p->schedule == HOGMF_SCHEDULE_BLOCKS ? "blocks" : "hogwild",
            p->order == HOGMF_ORDER_SHUFFLE ? "shuffle" : "blocks", pin_name(p->pin),
-           p->deterministic ? " (lock-step rounds: the same model for any thread count)" : "");
+           p->deterministic ? " (rounds of tiles: the same model for any thread count)" : "");
     if (p->threads > 0)
         printf("threads      %d\n", p->threads);
     else
