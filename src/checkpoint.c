@@ -3,8 +3,9 @@
  * A checkpoint holds the model, the best-epoch copy, the AdaGrad sums, the counters of the
  * training loop and the order of the training ratings, plus a fingerprint of the training and
  * validation data and the parameters, so a run resumed from it continues bit for bit (with
- * the same thread count, or any with the deterministic schedule). The RNG needs no saving: every epoch's streams derive from (seed,
- * epoch, thread or tile). It does not save the ratings themselves: resuming reads them again.
+ * the same thread count, or any with the deterministic schedule). The RNG needs no saving:
+ * every epoch's streams derive from (seed, epoch, thread or tile). It does not save the
+ * ratings themselves: resuming reads them again.
  *
  * Layout (little-endian): a 512-byte header, then the biases and factors (unpadded), the
  * best copy, the AdaGrad sums, the training ratings (u, i, r) in their current order, and a

@@ -439,20 +439,20 @@ void hogmf__round_perms(uint32_t G, uint64_t seed, uint32_t epoch, uint32_t *per
         shuffle_u32(perm + (size_t)part * G, G, &g);
 }
 
-/* The rounds without a barrier between them: round r's tile of user block b may start as soon
- * as b's tile of round r - 1 and the round r - 1 tile of its item block have ended (udone and
- * idone count the rounds each block has finished; urun marks a user block with a tile
- * running). Every row of P, Q, the biases and the AdaGrad
- * sums is then updated by the tiles of its block in round order, and a tile reads exactly
- * what it would read with a barrier after every round: the same arithmetic in the same order
- * whatever the thread count and the timing, and no race: a block's next tile is taken only
- * after its current one has ended. Without the barriers a thread that the host preempts stalls only
- * the tiles that wait for its blocks: on the 2-core VM shared with other jobs (k = 32, 1M
- * ratings, epochs interleaved) 2 threads ran a median 2.0M updates/s with a barrier after
- * each round and 7.6M without, one thread 15M and 14M. A thread that ends a tile takes its user
- * block's next round when it is ready (its rows of P are still in its cache), else the first
- * ready tile from a point of its own. The lowest unfinished round always has a ready tile,
- * so the epoch cannot stall. */
+/* The rounds without a barrier between them: round r's tile of user block b may start as
+ * soon as b's tile of round r - 1 and the round r - 1 tile of its item block have ended
+ * (udone and idone count the rounds each block has finished; urun marks a user block with a
+ * tile running). Every row of P, Q, the biases and the AdaGrad sums is then updated by the
+ * tiles of its block in round order, and a tile reads exactly what it would read with a
+ * barrier after every round: the same arithmetic in the same order whatever the thread count
+ * and the timing, and no race, since a block's next tile is taken only after its current one
+ * has ended. Without the barriers a thread that the host preempts stalls only the tiles that
+ * wait for its blocks: on the 2-core VM shared with other jobs (k = 32, 1M ratings, epochs
+ * interleaved) 2 threads ran a median 2.0M updates/s with a barrier after each round and
+ * 7.6M without, one thread 15M and 14M. A thread that ends a tile takes its user block's next
+ * round when it is ready (its rows of P are still in its cache), else the first ready tile
+ * from a point of its own. The lowest unfinished round always has a ready tile, so the epoch
+ * cannot stall. */
 void hogmf__epoch_rounds(const hogmf_sgd_ctx *c, hogmf_sgd_range_fn fn, hogmf_rating *x,
                          const hogmf_grid *grid, int threads, uint64_t seed, uint32_t epoch)
 {
@@ -466,7 +466,8 @@ void hogmf__epoch_rounds(const hogmf_sgd_ctx *c, hogmf_sgd_range_fn fn, hogmf_ra
 #pragma omp parallel num_threads(threads) default(none) \
     shared(c, fn, x, grid, perm, udone, idone, urun, remaining, G, seed, epoch)
     {
-        uint32_t prev = G, from = (uint32_t)(((uint64_t)thread_id() * G) / (uint64_t)thread_count());
+        uint32_t prev = G; /* the user block of the tile just ended, G for none */
+        uint32_t from = (uint32_t)((uint64_t)thread_id() * G / (uint64_t)thread_count());
         size_t prev_tile = 0;
         for (;;) {
             uint32_t take = G;

@@ -242,7 +242,8 @@ START_TEST(test_rounds_are_random_and_seeded)
             if (hogmf__round_tile(p, G, 0, u) % G == 0)
                 partner[u]++;
         /* user block 0's item block in round 1 is not always the one after round 0's */
-        same_next += (hogmf__round_tile(p, G, 1, 0) % G) == (hogmf__round_tile(p, G, 0, 0) + 1) % G;
+        same_next +=
+            hogmf__round_tile(p, G, 1, 0) % G == (hogmf__round_tile(p, G, 0, 0) + 1) % G;
     }
     for (int v = 0; v < G; v++) {
         ck_assert_msg(first_item[v] > EPOCHS / G / 2 && first_item[v] < EPOCHS / G * 3 / 2,
@@ -281,9 +282,11 @@ static void watching_step(const hogmf_sgd_ctx *c, const hogmf_rating *x, size_t 
     uint32_t r = watch.round_of[t];
     if (start < lo || start >= hi || g->start[t] != lo || g->start[t + 1] != hi)
         atomic_fetch_add(&watch.bad_start, 1);
-    if ((uint32_t)atomic_load(&watch.uend[ub]) != r || (uint32_t)atomic_load(&watch.iend[ib]) != r)
+    if ((uint32_t)atomic_load(&watch.uend[ub]) != r ||
+        (uint32_t)atomic_load(&watch.iend[ib]) != r)
         atomic_fetch_add(&watch.early, 1);
-    int busy_u = atomic_fetch_add(&watch.ubusy[ub], 1), busy_i = atomic_fetch_add(&watch.ibusy[ib], 1);
+    int busy_u = atomic_fetch_add(&watch.ubusy[ub], 1);
+    int busy_i = atomic_fetch_add(&watch.ibusy[ib], 1);
     if (busy_u || busy_i)
         atomic_fetch_add(&watch.overlaps, 1);
 #ifdef _OPENMP
@@ -330,8 +333,8 @@ START_TEST(test_rounds_never_overlap)
                       "epoch %u: %d tiles started before their blocks' earlier rounds had "
                       "ended", epoch,
                       atomic_load(&watch.early));
-        ck_assert_msg(atomic_load(&watch.bad_start) == 0, "epoch %u: a tile ran outside its range",
-                      epoch);
+        ck_assert_msg(atomic_load(&watch.bad_start) == 0,
+                      "epoch %u: a tile ran outside its range", epoch);
         for (size_t t = 0; t < (size_t)WATCH_G * WATCH_G; t++)
             ck_assert_msg(atomic_load(&watch.runs[t]) == 1, "epoch %u: tile %zu ran %d times",
                           epoch, t, atomic_load(&watch.runs[t]));
