@@ -218,9 +218,10 @@ typedef struct hogmf_grid {
     uint32_t *rounds; /* 6G: scratch of the deterministic schedule's epoch */
 } hogmf_grid;
 
-/* With params.deterministic the grid is cut as for this many threads, whatever the run's
- * thread count, so that the tiles, and with them the model, do not depend on it. */
-#define HOGMF_DETERMINISTIC_GRID_THREADS 16
+/* With params.deterministic the grid side does not depend on the thread count, so that the
+ * tiles, and with them the model, do not either: the cache budget's side (as for one thread),
+ * but at least this, so that up to 16 threads find ready tiles in the rounds. */
+#define HOGMF_DETERMINISTIC_MIN_SIDE 33u
 
 /* Tiles per side of the grid for m users and n items (rows of `stride` floats), nnz ratings
  * and `threads` threads: cache budget, load balance, at least 2T+1, at most max_side. */

@@ -294,11 +294,11 @@ hogmf_status hogmf_trainer_new(hogmf_ratings *train, const hogmf_ratings *valid,
     }
 
     if (gridded) {
-        int grid_threads = params->deterministic ? HOGMF_DETERMINISTIC_GRID_THREADS : t->threads;
-        t->grid = hogmf__grid_build(train->data, train->nnz, model->m, model->n,
-                                    hogmf__grid_side(model->m, model->n, model->stride, train->nnz,
-                                                     grid_threads, 1024),
-                                    params->seed);
+        uint32_t G = hogmf__grid_side(model->m, model->n, model->stride, train->nnz,
+                                      params->deterministic ? 1 : t->threads, 1024);
+        if (params->deterministic && G < HOGMF_DETERMINISTIC_MIN_SIDE)
+            G = HOGMF_DETERMINISTIC_MIN_SIDE;
+        t->grid = hogmf__grid_build(train->data, train->nnz, model->m, model->n, G, params->seed);
         if (!t->grid || renumber_by_block(t, train) != 0) {
             st = hogmf__fail(err, HOGMF_ERR_NOMEM, 0, "train: out of memory for the grid");
             goto fail;
