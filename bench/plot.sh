@@ -7,7 +7,8 @@
 #   sh bench/plot.sh [OUT]       OUT defaults to bench/out
 #
 #   speedup.png          speedup and parallel efficiency vs threads, per k and schedule, ideal
-#   rmse_schedules.png   validation RMSE vs cumulative SGD seconds, hogwild vs blocks, per k
+#   rmse_schedules.png   validation RMSE vs cumulative SGD seconds, hogwild, blocks and
+#                        deterministic, per k
 #   orders.png           --order shuffle vs blocks at 1 thread: RMSE per epoch and per second
 #   throughput.png       updates per second: naive, each SIMD kernel, max threads
 set -eu
@@ -55,7 +56,7 @@ rm -f "$OUT/speedup.png" "$OUT/rmse_schedules.png" "$OUT/orders.png" "$OUT/throu
 
 SERIES=
 for k in $KS; do
-    for sched in hogwild blocks; do
+    for sched in hogwild blocks deterministic; do
         f=$PLOT/speedup_k${k}_${sched}.dat
         [ -s "$f" ] && SERIES="$SERIES $k:$sched"
     done
@@ -107,7 +108,7 @@ if [ -n "$SERIES" ]; then
     {
         echo "set output '$OUT/rmse_schedules.png'"
         echo "set terminal pngcairo size $((600 * NK)),520 font ',10' noenhanced"
-        echo "set multiplot layout 1,$NK title 'Validation RMSE vs cumulative SGD seconds: hogwild (solid) vs blocks (dashed); $TITLE'"
+        echo "set multiplot layout 1,$NK title 'Validation RMSE vs cumulative SGD seconds: hogwild (solid), blocks (dashed), deterministic (dotted); $TITLE'"
         echo "set xlabel 'cumulative SGD seconds'"
         echo "set ylabel 'validation RMSE'"
         echo "set key inside top right"
@@ -119,8 +120,9 @@ if [ -n "$SERIES" ]; then
                     n++; tgt = $11
                     s = s sprintf("%s'\''%s/%s.dat'\'' using 2:3 with linespoints lc %d dt %d " \
                                   "pt %d ps 0.6 lw 2 title '\''%s t=%d'\''", n > 1 ? ", " : "",
-                                  plot, $1, ti[$3] ? ti[$3] : (ti[$3] = ++nt), $4 == "hogwild" ? 1 : 2,
-                                  $4 == "hogwild" ? 7 : 6, $4, $3)
+                                  plot, $1, ti[$3] ? ti[$3] : (ti[$3] = ++nt),
+                                  $4 == "hogwild" ? 1 : $4 == "blocks" ? 2 : 3,
+                                  $4 == "hogwild" ? 7 : $4 == "blocks" ? 6 : 5, $4, $3)
                 }
                 END {
                     if (tgt != "" && tgt != "null")

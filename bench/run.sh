@@ -2,8 +2,8 @@
 # run.sh - the benchmark behind `make bench` (issue 7): generates a synthetic set shaped like
 # REFERENCE.md's (10M) or like MovieLens 25M, times loading it, runs the naive scalar
 # yardstick (bench/naive.c), then trains k=32 and k=128 over a range of threads with the
-# hogwild and blocks schedules, the two orderings, the SIMD kernels and the pinning modes,
-# each under bench_rss for its peak RSS. Writes bench/out/results.json (one object per run),
+# hogwild, blocks and deterministic schedules, the two orderings, the SIMD kernels and the
+# pinning modes, each under bench_rss for its peak RSS. Writes bench/out/results.json (one object per run),
 # meta.json, curves.jsonl, logs/, PNG plots, and prints a table. See bench/README.md.
 # Data is cached in bench/data/ (gitignored); nothing here is run by `make test`.
 #
@@ -198,6 +198,15 @@ fi
 MODEL_TMP=$MODEL_DIR/hogmf-bench-$$.model
 trap 'rm -f "$MODEL_TMP"' EXIT
 
+# sched_args SCHEDULE: the options for a schedule name of this script: hogwild, blocks, or
+# deterministic (--deterministic, which runs on the hogwild schedule's grid of tiles).
+sched_args() {
+    case $1 in
+    deterministic) echo "--schedule hogwild --deterministic" ;;
+    *) echo "--schedule $1" ;;
+    esac
+}
+
 # train K THREADS SCHEDULE ORDER ISA PIN: one run (skipped when this invocation already made
 # it), appended to $RUNS as one tab-separated row. ISA "default" leaves the choice to hogmf.
 train() {
@@ -216,8 +225,9 @@ train() {
     echo "bench: k=$k threads=$t schedule=$sched order=$order kernel=$kern pin=$pin," \
         "$EPOCHS epochs on $NNZ ratings"
     log=$LOGS/$name.jsonl
+    # shellcheck disable=SC2046 # sched_args gives separate words
     if ! "$@" "$RSS" -o "$LOGS/$name.rss" "$HOGMF" train -k "$k" --threads "$t" \
-        --schedule "$sched" --order "$order" --pin "$pin" -e "$EPOCHS" --patience 0 \
+        $(sched_args "$sched") --order "$order" --pin "$pin" -e "$EPOCHS" --patience 0 \
         --seed "$SEED" --validate "$TEST" --log "$log" -o "$MODEL_TMP" "$TRAIN" \
         2>"$LOGS/$name.err"; then
         cat "$LOGS/$name.err" >&2
@@ -258,10 +268,11 @@ repeat_scaling() {
     r=1
     while [ "$r" -lt "$REPS" ]; do
         r=$((r + 1))
-        for sched in hogwild blocks; do
+        for sched in hogwild blocks deterministic; do
             for t in $THREADS; do
                 name=k${1}_t${t}_${sched}_blocks_default_none
-                env -u HOGMF_ISA "$HOGMF" train -q -k "$1" --threads "$t" --schedule "$sched" \
+                # shellcheck disable=SC2046 # sched_args gives separate words
+                env -u HOGMF_ISA "$HOGMF" train -q -k "$1" --threads "$t" $(sched_args "$sched") \
                     --order blocks --pin none -e 3 --patience 0 --seed "$SEED" \
                     --log "$LOGS/rep.jsonl" -o "$MODEL_TMP" "$TRAIN" ||
                     die "repetition of $name failed"
@@ -279,7 +290,7 @@ for k in $KS; do
     if has_part scaling; then
         echo "bench: k=$k: $((REPS - 1)) short repetitions of the scaling runs first"
         repeat_scaling "$k"
-        for sched in hogwild blocks; do
+        for sched in hogwild blocks deterministic; do
             for t in $THREADS; do
                 train "$k" "$t" "$sched" blocks default none
             done
@@ -329,6 +340,9 @@ awk -F'\t' -v OFS='\t' -v epochs="$EPOCHS" -v nnz="$NNZ" -v vnnz="$VNNZ" -v m="$
         wall[R] = $12; rmbs[R] = $13; curve[R] = $14; bups[R] = $15
         if (t[R] == 1 && order[R] == "blocks" && isa[R] == "default" && pin[R] == "none")
             base[k[R] "/" sched[R]] = R
+        if (sched[R] == "hogwild" && order[R] == "blocks" && isa[R] == "default" &&
+            pin[R] == "none")
+            hw[k[R] "/" t[R]] = R
         ne[R] = split(curve[R], ep, ";")
         bestv[R] = ""; finalv[R] = ""; finalt[R] = ""
         for (j = 1; j <= ne[R]; j++) {
@@ -364,6 +378,11 @@ awk -F'\t' -v OFS='\t' -v epochs="$EPOCHS" -v nnz="$NNZ" -v vnnz="$VNNZ" -v m="$
             eff = sp != "" ? sp / t[r] : ""
             spb = (b && bups[b] + 0 > 0 && bups[r] != "null") ? bups[r] / bups[b] : ""
             nv = (kk in naive && naive[kk] > 0 && ups[r] != "null") ? ups[r] / naive[kk] : ""
+            # against the hogwild run of the same k and threads (same order, kernel, pinning)
+            h = (order[r] == "blocks" && isa[r] == "default" && pin[r] == "none") ? hw[kk "/" t[r]] : ""
+            vh = (h && ups[h] > 0 && ups[r] != "null") ? ups[r] / ups[h] : ""
+            vhb = (h && bups[h] + 0 > 0 && bups[r] != "null") ? bups[r] / bups[h] : ""
+            vh_s[r] = vh; vhb_s[r] = vhb
             model = 12 * (nnz + vnnz) + (m + n) * stride * 4 + (m + n) * 4
             rssb = rss[r] * 1024
             comp = ""
@@ -387,6 +406,7 @@ awk -F'\t' -v OFS='\t' -v epochs="$EPOCHS" -v nnz="$NNZ" -v vnnz="$VNNZ" -v m="$
                    "\"speedup\": %s, \"parallel_efficiency\": %s, " \
                    "\"best_updates_per_second\": %s, \"best_speedup\": %s, " \
                    "\"naive_updates_per_second\": %s, \"vs_naive\": %s, " \
+                   "\"vs_hogwild\": %s, \"best_vs_hogwild\": %s, " \
                    "\"train_rmse\": %s, \"valid_rmse\": %s, \"best_valid_rmse\": %s, " \
                    "\"target_rmse\": %s, \"seconds_to_target\": %s, \"epochs_to_target\": %s, " \
                    "\"peak_rss_bytes\": %.0f, \"model_bytes\": %.0f, \"rss_ratio\": %.3f, " \
@@ -395,7 +415,7 @@ awk -F'\t' -v OFS='\t' -v epochs="$EPOCHS" -v nnz="$NNZ" -v vnnz="$VNNZ" -v m="$
                    name[r], dataset, nnz, vnnz, m, n, kk, stride, t[r], sched[r], order[r],
                    isa[r], kern[r], pin[r], epochs, jf(ups[r], "%.0f"), jf(sec[r], "%.6f"),
                    jf(sp, "%.4f"), jf(eff, "%.4f"), jf(bups[r], "%.0f"), jf(spb, "%.4f"),
-                   jf(naive[kk], "%.0f"), jf(nv, "%.3f"),
+                   jf(naive[kk], "%.0f"), jf(nv, "%.3f"), jf(vh, "%.4f"), jf(vhb, "%.4f"),
                    num(finalt[r]), num(finalv[r]), num(bestv[r]), jf(target, "%.6f"),
                    jf(tts, "%.4f"), num(ett), rssb, model, rssb / model, num(lmbs),
                    num(rmbs[r]), num(wall[r]), substr(comp, 2), scale, cores, cpu,
@@ -419,6 +439,12 @@ awk -F'\t' -v OFS='\t' -v epochs="$EPOCHS" -v nnz="$NNZ" -v vnnz="$VNNZ" -v m="$
                    spb_s[r] == "" ? "-" : sprintf("%.2fx", spb_s[r]),
                    nv_s[r] == "" ? "-" : sprintf("%.2fx", nv_s[r]), finalv[r],
                    tts_s[r] == "" ? "-" : sprintf("%.2f", tts_s[r]), rss[r] / 1024, ratio_s[r]
+        # The deterministic schedule against hogwild, both from this invocation.
+        for (r = 1; r <= R; r++)
+            if (sched[r] == "deterministic" && vh_s[r] != "")
+                printf "deterministic / hogwild at k=%d, %d thread%s: %.2fx median, %s fastest " \
+                       "epochs\n", k[r], t[r], (t[r] > 1 ? "s" : ""), vh_s[r],
+                       vhb_s[r] == "" ? "-" : sprintf("%.2fx", vhb_s[r])
         for (kk in bestk)
             printf "target valid RMSE at k=%d: %.5f (%s)\n", kk,
                    target_fixed != "" ? target_fixed : factor * bestk[kk],

@@ -229,6 +229,10 @@ typedef struct hogmf_params {
     hogmf_order order;     /* ordering of the ratings within an epoch */
     hogmf_schedule schedule; /* parallel schedule */
     hogmf_pin pin;         /* thread pinning */
+    int deterministic;     /* 1: seeded rounds of tiles that share no user or item block, a
+                            * tile after its blocks' tiles of the rounds before, so the model
+                            * is bit-identical for any thread count (needs order blocks and
+                            * schedule hogwild) */
     hogmf_log_fn log;      /* optional */
     hogmf_epoch_fn on_epoch; /* optional */
     void *ctx;             /* passed to log and on_epoch */
@@ -336,8 +340,8 @@ hogmf_status hogmf_checkpoint_save(const hogmf_trainer *t, const char *path, hog
 /* A trainer that continues from a checkpoint: train and valid must be the sets the
  * checkpoint was written with (read again from the same files) and params the same training
  * parameters, except epochs (the limit may be raised or lowered), threads and pin, which may
- * differ. With the same thread count, the run then continues bit for bit as if it had never
- * stopped. The file is untrusted: magic, version, sizes against the file size and the CRC
+ * differ. With the same thread count (any, with params.deterministic), the run then
+ * continues bit for bit as if it had never stopped. The file is untrusted: magic, version, sizes against the file size and the CRC
  * are checked in a streaming pass before anything is allocated, and allocations are sized by
  * train, never by the file. Returns HOGMF_OK and *out; HOGMF_ERR_FORMAT for a corrupt,
  * truncated or foreign file; HOGMF_ERR_INVALID when it belongs to other data or parameters

@@ -3,8 +3,9 @@
  * A checkpoint holds the model, the best-epoch copy, the AdaGrad sums, the counters of the
  * training loop and the order of the training ratings, plus a fingerprint of the training and
  * validation data and the parameters, so a run resumed from it continues bit for bit (with
- * the same thread count). The RNG needs no saving: every epoch's streams derive from (seed,
- * epoch, thread or tile). It does not save the ratings themselves: resuming reads them again.
+ * the same thread count, or any with the deterministic schedule). The RNG needs no saving:
+ * every epoch's streams derive from (seed, epoch, thread or tile). It does not save the
+ * ratings themselves: resuming reads them again.
  *
  * Layout (little-endian): a 512-byte header, then the biases and factors (unpadded), the
  * best copy, the AdaGrad sums, the training ratings (u, i, r) in their current order, and a
@@ -156,6 +157,7 @@ static void head_encode(const ckhead *h, unsigned char *buf)
     w32(&c, (uint32_t)p->schedule);
     w32(&c, (uint32_t)p->pin);
     w32(&c, h->threads_used);
+    w32(&c, (uint32_t)p->deterministic); /* 0 in checkpoints written before the flag */
 }
 
 static void head_decode(ckhead *h, const unsigned char *buf)
@@ -209,6 +211,7 @@ static void head_decode(ckhead *h, const unsigned char *buf)
     p->schedule = (hogmf_schedule)r32(&c);
     p->pin = (hogmf_pin)r32(&c);
     h->threads_used = r32(&c);
+    p->deterministic = (int)r32(&c);
 }
 
 /* Bytes of the file for the sizes and flags in h, or 0 when that overflows. */
@@ -493,7 +496,7 @@ static hogmf_status verify(ckreader *r, ckhead *h, hogmf_error *err)
         (uint32_t)h->params.schedule_lr > HOGMF_LR_ADAGRAD ||
         (uint32_t)h->params.order > HOGMF_ORDER_BLOCKS ||
         (uint32_t)h->params.schedule > HOGMF_SCHEDULE_BLOCKS ||
-        (uint32_t)h->params.pin > HOGMF_PIN_SPREAD)
+        (uint32_t)h->params.pin > HOGMF_PIN_SPREAD || (uint32_t)h->params.deterministic > 1)
         return corrupt(err, path, "values in the header are out of range");
     if (!isfinite(h->mu) || !isfinite(h->rmin) || !isfinite(h->rmax) || h->rmin > h->rmax ||
         !isfinite(h->lr))
@@ -565,6 +568,7 @@ static const char *param_mismatch(const hogmf_params *a, const hogmf_params *b, 
     DIFF(nonneg, "nonneg", "d", int)
     DIFF(order, "order", "d", int)
     DIFF(schedule, "schedule", "d", int)
+    DIFF(deterministic, "deterministic", "d", int)
 #undef DIFF
     return NULL;
 }
@@ -634,7 +638,7 @@ hogmf_status hogmf_trainer_resume(hogmf_ratings *train, const hogmf_ratings *val
         st = corrupt(err, path, "its flags do not match the training parameters");
         goto fail;
     }
-    if (t->threads != (int)h.threads_used)
+    if (t->threads != (int)h.threads_used && !params->deterministic)
         hogmf__log(params, 1,
                    "%s was written by a run with %u threads, this one has %d: the result will "
                    "not be bit-identical to an uninterrupted run",

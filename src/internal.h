@@ -218,7 +218,13 @@ typedef struct hogmf_grid {
     size_t *start;    /* G*G + 1 offsets into the ratings, tile t = ub * G + ib */
     uint32_t *ublock; /* m: block of each user */
     uint32_t *iblock; /* n: block of each item */
+    uint32_t *rounds; /* 6G: scratch of the deterministic schedule's epoch */
 } hogmf_grid;
+
+/* With params.deterministic the grid side does not depend on the thread count, so that the
+ * tiles, and with them the model, do not either: the cache budget's side (as for one thread),
+ * but at least this, so that up to 16 threads find ready tiles in the rounds. */
+#define HOGMF_DETERMINISTIC_MIN_SIDE 33u
 
 /* Tiles per side of the grid for m users and n items (rows of `stride` floats), nnz ratings
  * and `threads` threads: cache budget, load balance, at least 2T+1, at most max_side. */
@@ -234,11 +240,28 @@ void hogmf__grid_free(hogmf_grid *g);
  * order), each run's item blocks in a random order. A thread takes a whole run. */
 uint32_t *hogmf__tile_order(uint32_t G, uint64_t seed, uint32_t epoch);
 
-/* One epoch over x[0..nnz) with the given order and schedule (grid needed for the order
- * HOGMF_ORDER_BLOCKS and the schedule HOGMF_SCHEDULE_BLOCKS). Threads from `threads`. */
+/* The deterministic schedule's epoch as G rounds of G tiles, a Latin square: fills perm[0..3G)
+ * from seed and epoch; hogmf__round_tile(perm, G, r, b) is then round r's tile of user block
+ * b. The tiles of a round share no user or item block; the rounds hold every tile once. */
+void hogmf__round_perms(uint32_t G, uint64_t seed, uint32_t epoch, uint32_t *perm);
+static inline size_t hogmf__round_tile(const uint32_t *perm, uint32_t G, uint32_t r, uint32_t b)
+{
+    /* item block: a seeded relabelling of (shift of b + shift of r) mod G */
+    return (size_t)b * G + perm[2 * (size_t)G + (perm[b] + perm[G + r]) % G];
+}
+/* One epoch of the deterministic schedule with the step fn: the threads run the tiles in any
+ * distribution, each from its seeded offset, a tile of round r only after the tiles of round
+ * r - 1 of its user block and of its item block have ended, so that every row is updated in
+ * round order and the result does not depend on the thread count or on timing. */
+void hogmf__epoch_rounds(const hogmf_sgd_ctx *c, hogmf_sgd_range_fn fn, hogmf_rating *x,
+                         const hogmf_grid *grid, int threads, uint64_t seed, uint32_t epoch);
+
+/* One epoch over x[0..nnz) with the given order and schedule, or deterministic rounds when
+ * deterministic is set (grid needed for the order HOGMF_ORDER_BLOCKS, the schedule
+ * HOGMF_SCHEDULE_BLOCKS and deterministic). Threads from `threads`. */
 void hogmf__run_epoch(const hogmf_sgd_ctx *c, hogmf_rating *x, size_t nnz,
                       const hogmf_grid *grid, hogmf_order order, hogmf_schedule schedule,
-                      int threads, uint64_t seed, uint32_t epoch);
+                      int deterministic, int threads, uint64_t seed, uint32_t epoch);
 
 /* ---------------------------------------------------------------- evaluation (eval.c) */
 

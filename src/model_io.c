@@ -83,6 +83,8 @@ hogmf_status hogmf_model_save(const hogmf_model *model, const char *path, hogmf_
     hogmf__put_f32(h + 148, pp->l1_p);
     hogmf__put_f32(h + 152, pp->l1_q);
     hogmf__put_f64(h + 160, pp->diverge_factor);
+    /* version 2 files from before the flag hold 0 here */
+    hogmf__put_u32(h + 168, (uint32_t)(pp->deterministic != 0));
     unsigned char *p = buf + HEADER_BYTES;
     p = hogmf__put_words(p, model->user_ids, model->m);
     p = hogmf__put_words(p, model->item_ids, model->n);
@@ -257,6 +259,13 @@ hogmf_status hogmf_model_load(const char *path, hogmf_model **out, hogmf_error *
         pp->l1_p = hogmf__get_f32(h + 148);
         pp->l1_q = hogmf__get_f32(h + 152);
         pp->diverge_factor = hogmf__get_f64(h + 160);
+        uint32_t det = hogmf__get_u32(h + 168);
+        if (det > 1) {
+            st = bad(err, path, "deterministic flag is neither 0 nor 1");
+            hogmf_model_free(&model);
+            goto done;
+        }
+        pp->deterministic = (int)det;
     }
     const unsigned char *p = buf + header;
     p = hogmf__get_words(model->user_ids, p, m);

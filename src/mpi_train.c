@@ -473,6 +473,11 @@ hogmf_status hogmf_mpi_trainer_new(MPI_Comm comm, const hogmf_ratings *train,
     MPI_Comm_rank(comm, &rank);
     MPI_Comm_size(comm, &size);
     hogmf_status st = hogmf__check_params(params, &e);
+    if (st == HOGMF_OK && params->deterministic)
+        st = hogmf__fail(&e, HOGMF_ERR_INVALID, 0,
+                         "train: --deterministic is not supported under MPI (the ranks' "
+                         "blocks and their exchange follow the rank count); train in one "
+                         "process for a model that does not depend on the thread count");
     if (st == HOGMF_OK && train->nnz == 0)
         st = hogmf__fail(&e, HOGMF_ERR_EMPTY, 0, "train: no ratings");
     if (st == HOGMF_OK && (train->m > INT_MAX || train->n > INT_MAX))
@@ -687,7 +692,7 @@ hogmf_status hogmf_mpi_trainer_epoch(hogmf_mpi_trainer *t, hogmf_epoch_stats *st
         const size_t lo = t->xoff[b], cnt = t->xoff[b + 1] - lo;
         double c0 = now_seconds();
         if (cnt > 0)
-            hogmf__run_epoch(&c, t->x + lo, cnt, t->grid[b], params->order, params->schedule,
+            hogmf__run_epoch(&c, t->x + lo, cnt, t->grid[b], params->order, params->schedule, 0,
                              t->threads, t->gseed[b], epoch);
         double c1 = now_seconds();
         rs.compute_seconds += c1 - c0;

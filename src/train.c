@@ -62,6 +62,17 @@ hogmf_status hogmf__check_params(const hogmf_params *p, hogmf_error *err)
     if ((unsigned)p->schedule_lr > HOGMF_LR_ADAGRAD || (unsigned)p->order > HOGMF_ORDER_BLOCKS ||
         (unsigned)p->schedule > HOGMF_SCHEDULE_BLOCKS || (unsigned)p->pin > HOGMF_PIN_SPREAD)
         return hogmf__fail(err, HOGMF_ERR_INVALID, 0, "unknown schedule, order or pinning value");
+    if (p->deterministic != 0 && p->deterministic != 1)
+        return hogmf__fail(err, HOGMF_ERR_INVALID, 0, "deterministic: expected 0 or 1, found %d",
+                           p->deterministic);
+    if (p->deterministic && p->order == HOGMF_ORDER_SHUFFLE)
+        return hogmf__fail(err, HOGMF_ERR_INVALID, 0,
+                           "deterministic runs on the tile grid; it cannot be combined with "
+                           "order shuffle");
+    if (p->deterministic && p->schedule == HOGMF_SCHEDULE_BLOCKS)
+        return hogmf__fail(err, HOGMF_ERR_INVALID, 0,
+                           "deterministic is a schedule of its own; it cannot be combined with "
+                           "schedule blocks");
     if (!(p->l1_p >= 0 && p->l1_q >= 0) || !isfinite(p->l1_p + p->l1_q))
         return hogmf__fail(err, HOGMF_ERR_INVALID, 0, "L1: expected non-negative numbers");
     if (!(p->init_sd >= 0) || !isfinite(p->init_sd))
@@ -349,10 +360,11 @@ hogmf_status hogmf_trainer_new(hogmf_ratings *train, const hogmf_ratings *valid,
     }
 
     if (gridded) {
-        t->grid = hogmf__grid_build(train->data, train->nnz, model->m, model->n,
-                                    hogmf__grid_side(model->m, model->n, model->stride, train->nnz,
-                                                     t->threads, 1024),
-                                    params->seed);
+        uint32_t G = hogmf__grid_side(model->m, model->n, model->stride, train->nnz,
+                                      params->deterministic ? 1 : t->threads, 1024);
+        if (params->deterministic && G < HOGMF_DETERMINISTIC_MIN_SIDE)
+            G = HOGMF_DETERMINISTIC_MIN_SIDE;
+        t->grid = hogmf__grid_build(train->data, train->nnz, model->m, model->n, G, params->seed);
         if (!t->grid || renumber_by_block(t, train) != 0) {
             st = hogmf__fail(err, HOGMF_ERR_NOMEM, 0, "train: out of memory for the grid");
             goto fail;
@@ -492,7 +504,7 @@ hogmf_status hogmf_trainer_epoch(hogmf_trainer *t, hogmf_epoch_stats *stats, hog
                        params->l1_p, params->l1_q, params->nonneg, t->gp, t->gq, t->gbu, t->gbi};
     double t0 = now_seconds();
     hogmf__run_epoch(&c, train->data, train->nnz, t->grid, params->order, params->schedule,
-                     t->threads, params->seed, epoch);
+                     params->deterministic, t->threads, params->seed, epoch);
     double secs = now_seconds() - t0;
 
     hogmf_epoch_stats es = {0};

@@ -162,7 +162,7 @@ expect_rc 0 "eval reads gzip from standard input"
 
 # ---------------------------------------------------------------- memory
 
-hm train --threads 1 -e 1 -k 4 -o "$T/m" "$T/g.csv"
+hm train --threads 1 -e 1 -k 4 --holdout 0 -o "$T/m" "$T/g.csv"
 expect_err "^hogmf: memory: reading .*g.csv needs about [0-9.]+ MiB \\(about [0-9]+ ratings" \
     "the memory for reading is printed"
 expect_err "^hogmf: memory: training needs about [0-9.]+ MiB \\(6000 ratings, 300 users" \

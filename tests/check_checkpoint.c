@@ -73,13 +73,10 @@ static uint32_t bits(float v)
     return b;
 }
 
-/* Bit-for-bit comparison of two models' parameters and results. */
-static void check_same_model(const hogmf_model *a, const hogmf_model *b, const char *what)
+/* Bit-for-bit comparison of two models' parameters (mean, biases, factors). */
+static void check_same_params(const hogmf_model *a, const hogmf_model *b, const char *what)
 {
     ck_assert_msg(a->m == b->m && a->n == b->n && a->k == b->k, "%s: shapes differ", what);
-    ck_assert_msg(a->epochs_run == b->epochs_run && a->best_epoch == b->best_epoch,
-                  "%s: epochs run %u/%u, best epoch %u/%u", what, a->epochs_run, b->epochs_run,
-                  a->best_epoch, b->best_epoch);
     ck_assert_msg(bits(a->mu) == bits(b->mu), "%s: mu %.9g vs %.9g", what, (double)a->mu,
                   (double)b->mu);
     for (uint32_t u = 0; u < a->m; u++) {
@@ -100,6 +97,15 @@ static void check_same_model(const hogmf_model *a, const hogmf_model *b, const c
                           i, d, (double)qa, (double)qb, (double)(qa - qb));
         }
     }
+}
+
+/* Bit-for-bit comparison of two models' parameters and results. */
+static void check_same_model(const hogmf_model *a, const hogmf_model *b, const char *what)
+{
+    check_same_params(a, b, what);
+    ck_assert_msg(a->epochs_run == b->epochs_run && a->best_epoch == b->best_epoch,
+                  "%s: epochs run %u/%u, best epoch %u/%u", what, a->epochs_run, b->epochs_run,
+                  a->best_epoch, b->best_epoch);
     ck_assert_msg(a->train_rmse == b->train_rmse &&
                       (a->valid_rmse == b->valid_rmse ||
                        (isnan(a->valid_rmse) && isnan(b->valid_rmse))),
@@ -136,18 +142,21 @@ typedef struct resume_case {
     hogmf_lr_schedule lr;
     int valid;          /* with validation (and patience: the best-epoch copy) */
     uint32_t stops[2];  /* the run is saved and resumed after these epochs */
+    int deterministic;  /* the deterministic schedule */
 } resume_case;
 
 static const resume_case resume_cases[] = {
     {"shuffle, constant lr", HOGMF_ORDER_SHUFFLE, HOGMF_SCHEDULE_HOGWILD, HOGMF_LR_CONSTANT, 0,
-     {3, 6}},
-    {"tiles, decay", HOGMF_ORDER_BLOCKS, HOGMF_SCHEDULE_HOGWILD, HOGMF_LR_DECAY, 0, {1, 7}},
+     {3, 6}, 0},
+    {"tiles, decay", HOGMF_ORDER_BLOCKS, HOGMF_SCHEDULE_HOGWILD, HOGMF_LR_DECAY, 0, {1, 7}, 0},
     {"shuffle, validation, adagrad", HOGMF_ORDER_SHUFFLE, HOGMF_SCHEDULE_HOGWILD,
-     HOGMF_LR_ADAGRAD, 1, {2, 5}},
+     HOGMF_LR_ADAGRAD, 1, {2, 5}, 0},
     {"block schedule, validation, bold driver", HOGMF_ORDER_BLOCKS, HOGMF_SCHEDULE_BLOCKS,
-     HOGMF_LR_BOLD, 1, {4, 7}}, /* best epoch 7 of 8: the final model is the saved copy */
+     HOGMF_LR_BOLD, 1, {4, 7}, 0}, /* best epoch 7 of 8: the final model is the saved copy */
     {"saved before the first epoch and after the last", HOGMF_ORDER_SHUFFLE,
-     HOGMF_SCHEDULE_HOGWILD, HOGMF_LR_CONSTANT, 1, {0, 8}},
+     HOGMF_SCHEDULE_HOGWILD, HOGMF_LR_CONSTANT, 1, {0, 8}, 0},
+    {"deterministic, validation, adagrad", HOGMF_ORDER_BLOCKS, HOGMF_SCHEDULE_HOGWILD,
+     HOGMF_LR_ADAGRAD, 1, {3, 5}, 1},
 };
 
 static hogmf_params case_params(const resume_case *c)
@@ -161,6 +170,7 @@ static hogmf_params case_params(const resume_case *c)
     p.order = c->order;
     p.schedule = c->schedule;
     p.schedule_lr = c->lr;
+    p.deterministic = c->deterministic;
     p.lr_decay = c->lr == HOGMF_LR_DECAY ? 0.3f : 0.0f;
     p.patience = 20; /* the best-epoch copy is kept, and restored at the end */
     p.tol = 1e-3;
@@ -498,6 +508,66 @@ START_TEST(test_mismatch)
 }
 END_TEST
 
+/* ---------------------------------------------------------------- deterministic */
+
+/* A deterministic run saved by one thread and resumed by three ends with the parameters of
+ * an uninterrupted one-thread run, bit for bit, without the warning about the thread count;
+ * the checkpoint records the flag, and resuming it without the flag is refused. No
+ * validation: the decisions taken from the evaluation pass's sums are not what is tested. */
+START_TEST(test_resume_deterministic_other_threads)
+{
+    hogmf_params p = case_params(&resume_cases[1]);
+    p.deterministic = 1;
+    p.patience = 0;
+    hogmf_error err;
+    hogmf_ratings train;
+    make_set(&train, 0);
+    hogmf_trainer *t = NULL;
+    ck_assert(hogmf_trainer_new(&train, NULL, &p, &t, &err) == HOGMF_OK);
+    run_to(t, p.epochs, "deterministic");
+    hogmf_model *want = finish(&t, "deterministic");
+    hogmf_ratings_free(&train);
+
+    char ck[4096];
+    snprintf(ck, sizeof ck, "%s", temp_path(".ckpt"));
+    make_set(&train, 0);
+    ck_assert(hogmf_trainer_new(&train, NULL, &p, &t, &err) == HOGMF_OK);
+    run_to(t, 3, "deterministic");
+    ck_assert(hogmf_checkpoint_save(t, ck, &err) == HOGMF_OK);
+    hogmf_trainer_free(&t);
+    hogmf_ratings_free(&train);
+    hogmf_checkpoint_info ci;
+    ck_assert_msg(hogmf_checkpoint_inspect(ck, &ci, &err) == HOGMF_OK, "inspect: %s", err.msg);
+    ck_assert_msg(ci.params.deterministic == 1 && ci.threads == 1,
+                  "inspect: deterministic %d, threads %u", ci.params.deterministic, ci.threads);
+
+    hogmf_params q = p;
+    q.deterministic = 0;
+    make_set(&train, 0);
+    hogmf_status st = hogmf_trainer_resume(&train, NULL, &q, ck, &t, &err);
+    ck_assert_msg(st == HOGMF_ERR_INVALID && strstr(err.msg, "deterministic: 1 in the checkpoint"),
+                  "resumed without the flag: %d %s", (int)st, err.msg);
+    hogmf_ratings_free(&train);
+
+    q = p;
+    q.threads = 3;
+    q.log = catch_log;
+    saw_thread_warning = 0;
+    make_set(&train, 0);
+    st = hogmf_trainer_resume(&train, NULL, &q, ck, &t, &err);
+    ck_assert_msg(st == HOGMF_OK, "resume with 3 threads: %d %s", (int)st, err.msg);
+    ck_assert_msg(!saw_thread_warning, "warned about the thread count of a deterministic run");
+    run_to(t, p.epochs, "deterministic, 3 threads");
+    hogmf_model *got = finish(&t, "deterministic, 3 threads");
+    unlink(ck);
+    check_same_params(want, got, "deterministic, 1 then 3 threads");
+    ck_assert_uint_eq(got->epochs_run, want->epochs_run);
+    hogmf_model_free(&want);
+    hogmf_model_free(&got);
+    hogmf_ratings_free(&train);
+}
+END_TEST
+
 /* ---------------------------------------------------------------- failed saves */
 
 static int temp_files_in(const char *dir, const char *prefix)
@@ -612,6 +682,7 @@ Suite *checkpoint_suite(void)
                         (int)(sizeof resume_cases / sizeof resume_cases[0]));
     tcase_add_test(tc, test_inspect);
     tcase_add_test(tc, test_mismatch);
+    tcase_add_test(tc, test_resume_deterministic_other_threads);
     suite_add_tcase(s, tc);
     tc = tcase_create("corrupt");
     tcase_add_loop_test(tc, test_corrupt, 0, (int)(sizeof corrupt_cases / sizeof corrupt_cases[0]));

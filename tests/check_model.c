@@ -238,6 +238,51 @@ START_TEST(test_reads_version_1)
 }
 END_TEST
 
+/* Sets the CRC at the end of a model file's bytes. */
+static void fix_crc(unsigned char *buf, size_t len)
+{
+    uLong c = crc32(0L, Z_NULL, 0);
+    c = crc32(c, buf, (uInt)(len - 4));
+    for (int j = 0; j < 4; j++)
+        buf[len - 4 + j] = (unsigned char)(c >> (8 * j));
+}
+
+/* The deterministic flag is recorded (version 2, header bytes 168..171, zero in files written
+ * before it existed, which therefore load with it off), and a value other than 0 or 1 is
+ * refused. */
+START_TEST(test_records_deterministic)
+{
+    hogmf_model *a = sample_model(), *b = NULL;
+    a->params.deterministic = 1;
+    hogmf_error err = {0};
+    char path[4096];
+    snprintf(path, sizeof path, "%s", temp_path(".model"));
+    ck_assert_int_eq(hogmf_model_save(a, path, &err), HOGMF_OK);
+    ck_assert_int_eq(hogmf_model_load(path, &b, &err), HOGMF_OK);
+    ck_assert_int_eq(b->params.deterministic, 1);
+    hogmf_model_free(&b);
+    size_t len;
+    unsigned char *buf = slurp(path, &len);
+    ck_assert_uint_eq(buf[168], 1);
+    buf[168] = 0; /* as a writer from before the flag left it */
+    fix_crc(buf, len);
+    spit(path, buf, len);
+    ck_assert_msg(hogmf_model_load(path, &b, &err) == HOGMF_OK, "without the flag: %s", err.msg);
+    ck_assert_int_eq(b->params.deterministic, 0);
+    ck_assert_mem_eq(a->P, b->P, (size_t)a->m * a->stride * sizeof(float));
+    hogmf_model_free(&b);
+    buf[168] = 2;
+    fix_crc(buf, len);
+    spit(path, buf, len);
+    ck_assert_int_eq(hogmf_model_load(path, &b, &err), HOGMF_ERR_FORMAT);
+    ck_assert_msg(strstr(err.msg, "deterministic"), "message: %s", err.msg);
+    ck_assert_ptr_null(b);
+    free(buf);
+    unlink(path);
+    hogmf_model_free(&a);
+}
+END_TEST
+
 START_TEST(test_load_errors)
 {
     hogmf_model *b = NULL;
@@ -494,6 +539,7 @@ Suite *model_suite(void)
     tcase_add_test(tc, test_round_trip_bit_for_bit);
     tcase_add_loop_test(tc, test_corrupt_files_rejected, 0, DMG_COUNT);
     tcase_add_test(tc, test_reads_version_1);
+    tcase_add_test(tc, test_records_deterministic);
     tcase_add_test(tc, test_load_errors);
     tcase_add_test(tc, test_save_is_atomic);
     tcase_add_loop_test(tc, test_nonfinite_rejected, 0,

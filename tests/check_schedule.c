@@ -7,11 +7,17 @@
  * step from zero leaves b_u = lr r exactly and a second step would not), and an epoch runs on
  * the team of threads asked for, each thread applying its share, the tile orders one whole
  * tile per call and the block schedule never two threads in one user or item block (seen
- * through the hogmf__test_range hook).
+ * through the hogmf__test_range hook). The deterministic schedule's rounds form a seeded
+ * Latin square, and its epoch is watched from inside the step: no two tiles of one user or
+ * item block ever run at the same time, and a tile starts only when the tiles of the rounds
+ * before it of its user block and of its item block have all ended (so every row is updated
+ * in round order, as with a barrier after each round).
  */
 #include <math.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #ifdef _OPENMP
@@ -20,6 +26,10 @@
 
 #include "internal.h"
 #include "suites.h"
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 static const uint32_t sides[] = {1, 2, 5, 9, 33, 64};
 
@@ -89,13 +99,16 @@ START_TEST(test_epoch_applies_every_rating_once)
     static const struct {
         hogmf_order order;
         hogmf_schedule schedule;
+        int deterministic;
         int threads;
-    } runs[] = {{HOGMF_ORDER_BLOCKS, HOGMF_SCHEDULE_HOGWILD, 1},
-                {HOGMF_ORDER_BLOCKS, HOGMF_SCHEDULE_HOGWILD, 3},
-                {HOGMF_ORDER_BLOCKS, HOGMF_SCHEDULE_BLOCKS, 1},
-                {HOGMF_ORDER_BLOCKS, HOGMF_SCHEDULE_BLOCKS, 3},
-                {HOGMF_ORDER_SHUFFLE, HOGMF_SCHEDULE_HOGWILD, 1},
-                {HOGMF_ORDER_SHUFFLE, HOGMF_SCHEDULE_HOGWILD, 3}};
+    } runs[] = {{HOGMF_ORDER_BLOCKS, HOGMF_SCHEDULE_HOGWILD, 0, 1},
+                {HOGMF_ORDER_BLOCKS, HOGMF_SCHEDULE_HOGWILD, 0, 3},
+                {HOGMF_ORDER_BLOCKS, HOGMF_SCHEDULE_BLOCKS, 0, 1},
+                {HOGMF_ORDER_BLOCKS, HOGMF_SCHEDULE_BLOCKS, 0, 3},
+                {HOGMF_ORDER_SHUFFLE, HOGMF_SCHEDULE_HOGWILD, 0, 1},
+                {HOGMF_ORDER_SHUFFLE, HOGMF_SCHEDULE_HOGWILD, 0, 3},
+                {HOGMF_ORDER_BLOCKS, HOGMF_SCHEDULE_HOGWILD, 1, 1},
+                {HOGMF_ORDER_BLOCKS, HOGMF_SCHEDULE_HOGWILD, 1, 3}};
     hogmf_rating *x = malloc(NNZ * sizeof *x);
     ck_assert_ptr_nonnull(x);
     for (uint32_t j = 0; j < NNZ; j++) {
@@ -111,15 +124,16 @@ START_TEST(test_epoch_applies_every_rating_once)
         const float lr = 0.1f;
         hogmf_sgd_ctx c = {.P = m->P, .Q = m->Q, .bu = m->bu, .bi = m->bi,
                            .stride = m->stride, .k = m->k, .mu = 0.0f, .lr = lr};
-        hogmf__run_epoch(&c, x, NNZ, grid, runs[k].order, runs[k].schedule, runs[k].threads,
-                         5, 1);
+        hogmf__run_epoch(&c, x, NNZ, grid, runs[k].order, runs[k].schedule,
+                         runs[k].deterministic, runs[k].threads, 5, 1);
         for (uint32_t j = 0; j < NNZ; j++) {
             float want = lr * x[j].r; /* e = r from zero; twice would give lr r (2 - 2 lr) */
             ck_assert_msg(fabsf(m->bu[x[j].u] - want) <= 1e-6f * want &&
                               fabsf(m->bi[x[j].i] - want) <= 1e-6f * want,
-                          "order %d, schedule %d, %d threads: rating %u applied wrongly (b_u "
-                          "%.7f, b_i %.7f, want %.7f)",
-                          (int)runs[k].order, (int)runs[k].schedule, runs[k].threads, j,
+                          "order %d, schedule %d%s, %d threads: rating %u applied wrongly "
+                          "(b_u %.7f, b_i %.7f, want %.7f)",
+                          (int)runs[k].order, (int)runs[k].schedule,
+                          runs[k].deterministic ? " deterministic" : "", runs[k].threads, j,
                           (double)m->bu[x[j].u],
                           (double)m->bi[x[j].i], (double)want);
         }
@@ -299,7 +313,7 @@ START_TEST(test_epoch_runs_on_the_threads_asked_for)
     team_wanted = T;
     hold_tiles = schedule == HOGMF_SCHEDULE_BLOCKS;
     hogmf__test_range = observe;
-    hogmf__run_epoch(&c, x, NNZ, grid, order, schedule, T, 5, 1);
+    hogmf__run_epoch(&c, x, NNZ, grid, order, schedule, 0, T, 5, 1);
     hogmf__test_range = NULL;
     ck_assert_int_eq(atomic_load(&bad_thread), 0);
     size_t total = 0;
@@ -350,6 +364,169 @@ START_TEST(test_epoch_runs_on_the_threads_asked_for)
 }
 END_TEST
 
+/* ---------------------------------------------------------------- deterministic rounds */
+
+/* Round r of an epoch is the G tiles hogmf__round_tile(perm, G, r, b), b = 0..G-1: tile b
+ * must be in user block b, the round's item blocks all differ, and the G rounds hold every
+ * tile exactly once. */
+START_TEST(test_rounds_are_a_latin_square)
+{
+    uint32_t G = sides[_i];
+    size_t n = (size_t)G * G;
+    uint32_t *perm = malloc(3 * (size_t)G * sizeof *perm);
+    unsigned char *seen = malloc(n), *col = malloc(G);
+    ck_assert(perm && seen && col);
+    for (uint32_t epoch = 1; epoch <= 3; epoch++) {
+        hogmf__round_perms(G, 13, epoch, perm);
+        memset(seen, 0, n);
+        for (uint32_t r = 0; r < G; r++) {
+            memset(col, 0, G);
+            for (uint32_t b = 0; b < G; b++) {
+                size_t t = hogmf__round_tile(perm, G, r, b);
+                ck_assert_msg(t < n && t / G == b, "G=%u epoch %u round %u: tile %zu of user "
+                              "block %u is in user block %zu", G, epoch, r, t, b, t / G);
+                ck_assert_msg(!col[t % G], "G=%u epoch %u round %u: item block %zu twice", G,
+                              epoch, r, t % G);
+                col[t % G] = 1;
+                ck_assert_msg(!seen[t], "G=%u epoch %u: tile %zu in two rounds", G, epoch, t);
+                seen[t] = 1;
+            }
+        }
+    }
+    free(perm);
+    free(seen);
+    free(col);
+}
+END_TEST
+
+/* The same seed and epoch give the same rounds; over epochs the item block that user block 0
+ * meets in round 0, and the user block whose first round holds item block 0, are uniform
+ * (each of G = 5 values 1/5 of 400 times, within +-50%), so the squares are not one fixed
+ * square relabelled. */
+START_TEST(test_rounds_are_random_and_seeded)
+{
+    enum { G = 5, EPOCHS = 400 };
+    uint32_t a[3 * 9], b[3 * 9], p[3 * G];
+    hogmf__round_perms(9, 5, 3, a);
+    hogmf__round_perms(9, 5, 3, b);
+    for (uint32_t r = 0; r < 9; r++)
+        for (uint32_t u = 0; u < 9; u++)
+            ck_assert_uint_eq(hogmf__round_tile(a, 9, r, u), hogmf__round_tile(b, 9, r, u));
+    unsigned first_item[G] = {0}, partner[G] = {0}, same_next = 0;
+    for (uint32_t e = 1; e <= EPOCHS; e++) {
+        hogmf__round_perms(G, 11, e, p);
+        first_item[hogmf__round_tile(p, G, 0, 0) % G]++;
+        for (uint32_t u = 0; u < G; u++)
+            if (hogmf__round_tile(p, G, 0, u) % G == 0)
+                partner[u]++;
+        /* user block 0's item block in round 1 is not always the one after round 0's */
+        same_next +=
+            hogmf__round_tile(p, G, 1, 0) % G == (hogmf__round_tile(p, G, 0, 0) + 1) % G;
+    }
+    for (int v = 0; v < G; v++) {
+        ck_assert_msg(first_item[v] > EPOCHS / G / 2 && first_item[v] < EPOCHS / G * 3 / 2,
+                      "item block %d first for user block 0 in %u of %d epochs", v,
+                      first_item[v], EPOCHS);
+        ck_assert_msg(partner[v] > EPOCHS / G / 2 && partner[v] < EPOCHS / G * 3 / 2,
+                      "user block %d meets item block 0 first in %u of %d epochs", v,
+                      partner[v], EPOCHS);
+    }
+    ck_assert_uint_lt(same_next, EPOCHS / 2);
+}
+END_TEST
+
+/* What the watching step below sees of the epoch being run. */
+enum { WATCH_G = 8 };
+static struct {
+    const hogmf_grid *grid;
+    uint32_t round_of[WATCH_G * WATCH_G]; /* tile -> its round, from hogmf__round_tile */
+    atomic_int ubusy[WATCH_G], ibusy[WATCH_G]; /* tiles of each block running now */
+    atomic_int uend[WATCH_G], iend[WATCH_G];   /* tiles of each block that have ended */
+    atomic_int runs[WATCH_G * WATCH_G];        /* times each tile was run */
+    atomic_int overlaps, early, bad_start;     /* violations seen */
+    atomic_int threads_seen;                   /* bit t: OpenMP thread t ran a tile */
+} watch;
+
+/* A step that applies nothing: it checks that its blocks have ended the rounds before its
+ * own, marks them busy and checks that no other thread holds them, waits a little so that
+ * tiles that could overlap do, and marks them free and one round further. */
+static void watching_step(const hogmf_sgd_ctx *c, const hogmf_rating *x, size_t lo, size_t hi,
+                          size_t start)
+{
+    (void)c;
+    const hogmf_grid *g = watch.grid;
+    uint32_t ub = g->ublock[x[lo].u], ib = g->iblock[x[lo].i];
+    size_t t = (size_t)ub * WATCH_G + ib;
+    uint32_t r = watch.round_of[t];
+    if (start < lo || start >= hi || g->start[t] != lo || g->start[t + 1] != hi)
+        atomic_fetch_add(&watch.bad_start, 1);
+    if ((uint32_t)atomic_load(&watch.uend[ub]) != r ||
+        (uint32_t)atomic_load(&watch.iend[ib]) != r)
+        atomic_fetch_add(&watch.early, 1);
+    int busy_u = atomic_fetch_add(&watch.ubusy[ub], 1);
+    int busy_i = atomic_fetch_add(&watch.ibusy[ib], 1);
+    if (busy_u || busy_i)
+        atomic_fetch_add(&watch.overlaps, 1);
+#ifdef _OPENMP
+    atomic_fetch_or(&watch.threads_seen, 1 << (omp_get_thread_num() & 15));
+#endif
+    for (int j = 0; j < 20; j++)
+        sched_yield();
+    atomic_fetch_sub(&watch.ubusy[ub], 1);
+    atomic_fetch_sub(&watch.ibusy[ib], 1);
+    atomic_fetch_add(&watch.runs[t], 1);
+    atomic_fetch_add(&watch.uend[ub], 1);
+    atomic_fetch_add(&watch.iend[ib], 1);
+}
+
+START_TEST(test_rounds_never_overlap)
+{
+    enum { M = 400, N = 300, NNZ = 16000, THREADS = 4 };
+    hogmf_rating *x = malloc(NNZ * sizeof *x);
+    ck_assert_ptr_nonnull(x);
+    uint64_t s = 99;
+    for (size_t j = 0; j < NNZ; j++) {
+        x[j].u = (uint32_t)(hogmf__splitmix64(&s) % M);
+        x[j].i = (uint32_t)(hogmf__splitmix64(&s) % N);
+        x[j].r = 3.0f;
+    }
+    hogmf_grid *grid = hogmf__grid_build(x, NNZ, M, N, WATCH_G, 4);
+    ck_assert_ptr_nonnull(grid);
+    for (size_t t = 0; t < (size_t)WATCH_G * WATCH_G; t++)
+        ck_assert_msg(grid->start[t + 1] > grid->start[t], "tile %zu is empty", t);
+    hogmf_sgd_ctx c = {0};
+    for (uint32_t epoch = 1; epoch <= 3; epoch++) {
+        memset(&watch, 0, sizeof watch);
+        watch.grid = grid;
+        uint32_t perm[3 * WATCH_G];
+        hogmf__round_perms(WATCH_G, 8, epoch, perm);
+        for (uint32_t r = 0; r < WATCH_G; r++)
+            for (uint32_t b = 0; b < WATCH_G; b++)
+                watch.round_of[hogmf__round_tile(perm, WATCH_G, r, b)] = r;
+        hogmf__epoch_rounds(&c, watching_step, x, grid, THREADS, 8, epoch);
+        ck_assert_msg(atomic_load(&watch.overlaps) == 0,
+                      "epoch %u: %d tiles ran beside another tile of their user or item block",
+                      epoch, atomic_load(&watch.overlaps));
+        ck_assert_msg(atomic_load(&watch.early) == 0,
+                      "epoch %u: %d tiles started before their blocks' earlier rounds had "
+                      "ended", epoch,
+                      atomic_load(&watch.early));
+        ck_assert_msg(atomic_load(&watch.bad_start) == 0,
+                      "epoch %u: a tile ran outside its range", epoch);
+        for (size_t t = 0; t < (size_t)WATCH_G * WATCH_G; t++)
+            ck_assert_msg(atomic_load(&watch.runs[t]) == 1, "epoch %u: tile %zu ran %d times",
+                          epoch, t, atomic_load(&watch.runs[t]));
+#ifdef _OPENMP
+        /* the check means something only if several threads took tiles */
+        ck_assert_msg(__builtin_popcount((unsigned)atomic_load(&watch.threads_seen)) > 1,
+                      "epoch %u: only one thread ran tiles", epoch);
+#endif
+    }
+    hogmf__grid_free(grid);
+    free(x);
+}
+END_TEST
+
 Suite *schedule_suite(void)
 {
     Suite *s = suite_create("schedule");
@@ -360,6 +537,10 @@ Suite *schedule_suite(void)
     tcase_add_test(tc, test_epoch_applies_every_rating_once);
     tcase_add_test(tc, test_grid_puts_each_rating_in_its_tile);
     tcase_add_loop_test(tc, test_epoch_runs_on_the_threads_asked_for, 0, 3);
+    tcase_add_loop_test(tc, test_rounds_are_a_latin_square, 0,
+                        (int)(sizeof sides / sizeof sides[0]));
+    tcase_add_test(tc, test_rounds_are_random_and_seeded);
+    tcase_add_test(tc, test_rounds_never_overlap);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -3,10 +3,10 @@
  * unobserved cells do not matter (masked loss), the 4x5 seed matrix is fitted exactly
  * without regularisation, a planted low-rank matrix is recovered to its noise level, one
  * thread is bit-identical across runs, Hogwild with several threads lands within 1% of one
- * thread, early stopping returns the best epoch, a too-large rate is reported, each
- * learning-rate schedule gives its documented rate, epochs run on the threads asked for,
- * non-negativity and L1 show in the trained factors, and an exploding validation RMSE stops
- * training.
+ * thread, the deterministic schedule gives one model for any thread count, early stopping
+ * returns the best epoch, a too-large rate is reported, each learning-rate schedule gives its
+ * documented rate, epochs run on the threads asked for, non-negativity and L1 show in the
+ * trained factors, and an exploding validation RMSE stops training.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -253,6 +253,50 @@ START_TEST(test_hogwild_threads_match_one_thread)
 }
 END_TEST
 
+/* --deterministic: the same model, bit for bit and with the same row numbering, for 1, 2, 3
+ * and 4 threads, with the decaying rate (_i = 0) and with AdaGrad's per-row sums (_i = 1).
+ * No validation set, so nothing depends on the evaluation pass's sums. Each run reads its
+ * own copy of the data, since training reorders the ratings in place. The last check shows
+ * that the comparison can fail: the default Hogwild schedule on 4 threads differs. */
+START_TEST(test_deterministic_is_identical_for_any_thread_count)
+{
+    hogmf_params p = quiet_params();
+    p.k = 8;
+    p.epochs = 8;
+    p.patience = 0;
+    p.lambda_b = p.lambda_p = p.lambda_q = 0.02f;
+    p.schedule_lr = _i ? HOGMF_LR_ADAGRAD : HOGMF_LR_DECAY;
+    p.deterministic = 1;
+    hogmf_model *ref = NULL;
+    hogmf_error err = {0};
+    for (int threads = 1; threads <= 5; threads++) {
+        hogmf_ratings train, valid;
+        planted(400, 300, 0.2, 10, 31, &train, &valid); /* valid: not used */
+        p.threads = threads <= 4 ? threads : 4;
+        p.deterministic = threads <= 4;
+        hogmf_model *m = NULL;
+        ck_assert_msg(hogmf_train(&train, NULL, &p, &m, &err) == HOGMF_OK, "train: %s",
+                      err.msg);
+        if (!ref) {
+            ref = m;
+        } else {
+            int same = same_model(ref, m) &&
+                       !memcmp(ref->user_ids, m->user_ids, m->m * sizeof(uint32_t)) &&
+                       !memcmp(ref->item_ids, m->item_ids, m->n * sizeof(uint32_t));
+            if (p.deterministic)
+                ck_assert_msg(same, "%s: %d threads gave another model than 1 thread",
+                              _i ? "adagrad" : "decay", threads);
+            else
+                ck_assert_msg(!same, "hogwild on 4 threads gave the deterministic model");
+            hogmf_model_free(&m);
+        }
+        hogmf_ratings_free(&train);
+        hogmf_ratings_free(&valid);
+    }
+    hogmf_model_free(&ref);
+}
+END_TEST
+
 typedef struct curve {
     double valid[256];
     uint32_t epochs;
@@ -391,6 +435,18 @@ START_TEST(test_bad_parameters_rejected)
     p = quiet_params();
     p.lambda_p = NAN;
     ck_assert_int_eq(hogmf_train(&train, NULL, &p, &model, &err), HOGMF_ERR_INVALID);
+    /* deterministic: 0 or 1, and only with the tile order and the hogwild schedule */
+    p = quiet_params();
+    p.deterministic = 2;
+    ck_assert_int_eq(hogmf_train(&train, NULL, &p, &model, &err), HOGMF_ERR_INVALID);
+    p.deterministic = 1;
+    p.order = HOGMF_ORDER_SHUFFLE;
+    ck_assert_int_eq(hogmf_train(&train, NULL, &p, &model, &err), HOGMF_ERR_INVALID);
+    ck_assert_msg(strstr(err.msg, "order shuffle"), "message: %s", err.msg);
+    p.order = HOGMF_ORDER_BLOCKS;
+    p.schedule = HOGMF_SCHEDULE_BLOCKS;
+    ck_assert_int_eq(hogmf_train(&train, NULL, &p, &model, &err), HOGMF_ERR_INVALID);
+    ck_assert_msg(strstr(err.msg, "schedule blocks"), "message: %s", err.msg);
     ck_assert_ptr_null(model);
     hogmf_ratings_free(&train);
     hogmf_ratings_free(&valid);
@@ -733,6 +789,7 @@ Suite *train_suite(void)
     tcase_add_loop_test(tc, test_planted_low_rank_recovered, 0, 2);
     tcase_add_test(tc, test_one_thread_is_deterministic);
     tcase_add_test(tc, test_hogwild_threads_match_one_thread);
+    tcase_add_loop_test(tc, test_deterministic_is_identical_for_any_thread_count, 0, 2);
     tcase_add_test(tc, test_early_stopping_keeps_best_epoch);
     tcase_add_test(tc, test_divergence_is_reported);
     tcase_add_test(tc, test_bad_parameters_rejected);

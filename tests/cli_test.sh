@@ -227,6 +227,31 @@ R4=$(tail -n 1 "$T/out" | sed -n 's/^rmse=\([0-9.]*\) .*/\1/p')
 check "train --threads 2: training RMSE $R4 within 2% of one thread's $R1" "$(awk -v a="$R4" -v b="$R1" \
     'BEGIN { d = a / b - 1; print (b > 0 && (d < 0 ? -d : d) < 0.02) }')" -eq 1
 
+# --deterministic: one model for 1, 2 and 3 threads, compared through the CSV export (the
+# file's header records the thread count and the training RMSE of the evaluation pass).
+for t in 1 2 3; do
+    hm train --deterministic --threads "$t" --seed 7 -e 5 --patience 0 -q -o "$T/md$t" "$G"
+    expect_rc 0 "train --deterministic --threads $t"
+    hm export --csv -o "$T/xd$t" "$T/md$t"
+    expect_rc 0 "export --csv of the --deterministic --threads $t model"
+done
+for t in 2 3; do
+    for part in users items global; do
+        expect_same "$T/xd1_$part.csv" "$T/xd${t}_$part.csv" \
+            "--deterministic: $part of 1 and $t threads identical"
+    done
+done
+hm train --deterministic --schedule blocks -e 1 -q -o "$T/x" "$G"
+expect_rc 2 "--deterministic with --schedule blocks"
+expect_err "cannot be combined with schedule blocks" "--deterministic with --schedule blocks: named"
+hm train --deterministic --order shuffle -e 1 -q -o "$T/x" "$G"
+expect_rc 2 "--deterministic with --order shuffle"
+expect_err "cannot be combined with order shuffle" "--deterministic with --order shuffle: named"
+for cmd in train cv tune; do
+    hm "$cmd" --help
+    check "hogmf $cmd --help lists --deterministic" "$(grep -c -- '^      --deterministic ' "$T/out")" -eq 1
+done
+
 LOGRE='^\{"epoch": [0-9]+, "train_rmse": [0-9.eE+-]+, "valid_rmse": (null|[0-9.eE+-]+), "epoch_seconds": [0-9.eE+-]+, "updates_per_second": [0-9.eE+-]+\}$'
 hm train --threads 1 -e 4 -q --holdout 0 --log "$T/log.jsonl" -o "$T/ml" "$TR"
 expect_rc 0 "train --log"

@@ -160,6 +160,14 @@ expect_rc 0 "info --json"
 check "info --json: one object" "$(grep -Ec '^\{"event": "info", .*\}$' "$T/out")" -eq 1
 check "info --json: users" "$(grep -c "\"users\": $USERS," "$T/out")" -eq 1
 check "info --json: seed" "$(grep -c '"seed": 7,' "$T/out")" -eq 1
+check "info --json: not deterministic" "$(grep -c '"deterministic": 0,' "$T/out")" -eq 1
+hm train --deterministic --threads 2 --seed 7 -e 2 -k 8 -q -o "$T/md.hogmf" "$T/tr.csv"
+expect_rc 0 "train --deterministic"
+hm info "$T/md.hogmf"
+check "info: the deterministic schedule is shown" \
+    "$(grep -Ec '^parallel +schedule deterministic, ' "$T/out")" -eq 1
+hm info --json "$T/md.hogmf"
+check "info --json: deterministic" "$(grep -c '"deterministic": 1,' "$T/out")" -eq 1
 hm info "$T/tr.csv"
 expect_rc 2 "info on a ratings file"
 expect_err "not a valid hogmf model" "info: a foreign file is named"

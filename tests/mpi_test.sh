@@ -227,6 +227,12 @@ expect_rc 3 "divergence under MPI: exit status 3"
 check "divergence: reported once" "$(grep -c 'diverged' "$T/err")" -eq 1
 mp 2 train -q -o "$T/x.mdl" "$T/no-such-file.csv"
 expect_rc 2 "missing input under MPI: exit status 2"
+rm -f "$T/x.mdl"
+mp 2 train -q -k 16 -e 2 --deterministic -o "$T/x.mdl" "$TR"
+expect_rc 2 "--deterministic under MPI: refused"
+expect_err "deterministic is not supported under MPI" "--deterministic under MPI: named"
+check "--deterministic under MPI: reported once" "$(grep -c 'not supported under MPI' "$T/err")" -eq 1
+check "--deterministic under MPI: no model written" ! -e "$T/x.mdl"
 
 # ---------------------------------------------------------------- MovieLens 100K
 

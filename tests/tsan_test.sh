@@ -3,7 +3,7 @@
 # training (every order, schedule and learning-rate schedule), evaluation and prediction.
 # First it shows that TSan sees the Hogwild race (a run without suppressions must report
 # it), then that nothing else races: Hogwild runs with tests/tsan.supp, which names only the
-# update, and the block schedule with no suppressions at all.
+# update, and the block and deterministic schedules with no suppressions at all.
 #
 #   HOGMF=build-tsan/hogmf TSAN_LOG=DIR sh tests/tsan_test.sh
 # TSAN_LOG is the folder the reports go to (the caller fails when it is not empty).
@@ -52,6 +52,13 @@ for lr in constant adagrad; do
     echo "tsan: train --schedule blocks --schedule-lr $lr -t 2 (no suppressions)"
     TSAN_OPTIONS="$COMMON log_path=$LOG/blocks-$lr" "$HOGMF" train -q -t 2 -e 3 -k 16 \
         --schedule blocks --schedule-lr "$lr" --holdout 0.1 -o "$T/m" "$T/g.csv" || FAIL=1
+done
+
+# 3b. Nor the deterministic schedule: no suppressions.
+for lr in constant adagrad; do
+    echo "tsan: train --deterministic --schedule-lr $lr -t 3 (no suppressions)"
+    TSAN_OPTIONS="$COMMON log_path=$LOG/deterministic-$lr" "$HOGMF" train -q -t 3 -e 3 -k 16 \
+        --deterministic --schedule-lr "$lr" --holdout 0.1 -o "$T/m" "$T/g.csv" || FAIL=1
 done
 
 # 4. Evaluation and prediction in parallel: no suppressions.

@@ -107,7 +107,7 @@ void cli_json_error(const char *msg, int code);
 enum {
     CLI_OPT_LR = 1000, CLI_OPT_LR_DECAY, CLI_OPT_SCHEDULE_LR, CLI_OPT_REG, CLI_OPT_REG_BIAS,
     CLI_OPT_REG_P, CLI_OPT_REG_Q, CLI_OPT_L1, CLI_OPT_L1_P, CLI_OPT_L1_Q, CLI_OPT_NONNEG,
-    CLI_OPT_INIT_SD, CLI_OPT_TOL, CLI_OPT_PATIENCE
+    CLI_OPT_INIT_SD, CLI_OPT_TOL, CLI_OPT_PATIENCE, CLI_OPT_DETERMINISTIC
 };
 #define CLI_TRAIN_SHORTOPTS "k:e:t:s:"
 #define CLI_TRAIN_LONGOPTS                                                                    \
@@ -124,7 +124,8 @@ enum {
     {"nonneg", no_argument, 0, CLI_OPT_NONNEG},                                             \
     {"init-sd", required_argument, 0, CLI_OPT_INIT_SD},                                     \
     {"tol", required_argument, 0, CLI_OPT_TOL},                                             \
-    {"patience", required_argument, 0, CLI_OPT_PATIENCE}
+    {"patience", required_argument, 0, CLI_OPT_PATIENCE},                                   \
+    {"deterministic", no_argument, 0, CLI_OPT_DETERMINISTIC}
 
 /* The parameters being parsed (the caller's), and which options were given. */
 typedef struct cli_train_opts {

@@ -111,6 +111,7 @@ int cmd_info(int argc, char **argv)
         cli_json_str("order", p->order == HOGMF_ORDER_SHUFFLE ? "shuffle" : "blocks");
         cli_json_str("schedule", p->schedule == HOGMF_SCHEDULE_BLOCKS ? "blocks" : "hogwild");
         cli_json_str("pin", pin_name(p->pin));
+        cli_json_uint("deterministic", (uint64_t)(p->deterministic != 0));
         cli_json_float("lambda_b", p->lambda_b);
         cli_json_float("lambda_p", p->lambda_p);
         cli_json_float("lambda_q", p->lambda_q);
@@ -153,9 +154,11 @@ int cmd_info(int argc, char **argv)
     if (p->nonneg)
         printf("nonneg       yes (factors kept >= 0)\n");
     printf("init_sd      %s\n", fl(a, sizeof a, p->init_sd));
-    printf("parallel     schedule %s, order %s, pin %s\n",
-           p->schedule == HOGMF_SCHEDULE_BLOCKS ? "blocks" : "hogwild",
-           p->order == HOGMF_ORDER_SHUFFLE ? "shuffle" : "blocks", pin_name(p->pin));
+    printf("parallel     schedule %s, order %s, pin %s%s\n",
+           p->deterministic ? "deterministic"
+           : p->schedule == HOGMF_SCHEDULE_BLOCKS ? "blocks" : "hogwild",
+           p->order == HOGMF_ORDER_SHUFFLE ? "shuffle" : "blocks", pin_name(p->pin),
+           p->deterministic ? " (rounds of tiles: the same model for any thread count)" : "");
     if (p->threads > 0)
         printf("threads      %d\n", p->threads);
     else

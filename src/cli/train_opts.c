@@ -80,6 +80,7 @@ int cli_train_option(const char *cmd, cli_train_opts *o, int c, const char *arg)
     case CLI_OPT_L1_P: return reg(cmd, "--l1-p", arg, &p->l1_p);
     case CLI_OPT_L1_Q: return reg(cmd, "--l1-q", arg, &p->l1_q);
     case CLI_OPT_NONNEG: p->nonneg = 1; return 1;
+    case CLI_OPT_DETERMINISTIC: p->deterministic = 1; return 1;
     case CLI_OPT_INIT_SD:
         if (cli_parse_double(cmd, "--init-sd", arg, 0, 1e3, &x))
             return -1;
@@ -117,6 +118,9 @@ void cli_train_help(FILE *out, const hogmf_params *p)
             "      --nonneg           keep the factors non-negative%s\n"
             "      --init-sd X        standard deviation of the initial factors [%g]\n"
             "  -t, --threads N        threads [all cores]\n"
+            "      --deterministic    seeded rounds of tiles that share no user or item, a\n"
+            "                         tile after its blocks' earlier rounds: the model depends\n"
+            "                         on the data, options and seed, not on the threads%s\n"
             "  -s, --seed N           random seed [%llu]\n"
             "      --tol X            relative validation improvement that counts [%g]\n"
             "      --patience N       stop after N epochs without it, keep the best epoch;\n"
@@ -124,7 +128,7 @@ void cli_train_help(FILE *out, const hogmf_params *p)
             p->k, p->epochs, (double)p->lr, cli_schedule_name(p->schedule_lr),
             (double)p->lr_decay, (double)p->lambda_b, (double)p->lambda_p, (double)p->lambda_q,
             (double)p->l1_p, (double)p->l1_q, p->nonneg ? " [on]" : "", (double)p->init_sd,
-            (unsigned long long)p->seed, p->tol, p->patience);
+            p->deterministic ? " [on]" : "", (unsigned long long)p->seed, p->tol, p->patience);
 }
 
 int cli_train_args(char *buf, size_t cap, const hogmf_params *p)
@@ -147,6 +151,8 @@ int cli_train_args(char *buf, size_t cap, const hogmf_params *p)
         APPEND(" --l1-p %.4g --l1-q %.4g", (double)p->l1_p, (double)p->l1_q);
     if (p->nonneg)
         APPEND(" --nonneg");
+    if (p->deterministic)
+        APPEND(" --deterministic");
     APPEND(" --init-sd %.4g", (double)p->init_sd);
     if (p->seed != hogmf_params_default().seed)
         APPEND(" --seed %llu", (unsigned long long)p->seed);
