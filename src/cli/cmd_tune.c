@@ -131,24 +131,6 @@ static int on_trial(void *vctx, const hogmf_trial *t, const hogmf_trial *best)
     return 0;
 }
 
-/* Writes s for a POSIX shell: as is when it is plain, else in single quotes. */
-static void shell_word(const char *s)
-{
-    if (s[0] && strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
-                          "_-./:=+,@%") == strlen(s)) {
-        fputs(s, stdout);
-        return;
-    }
-    putchar('\'');
-    for (const char *p = s; *p; p++) {
-        if (*p == '\'')
-            fputs("'\\''", stdout);
-        else
-            putchar(*p);
-    }
-    putchar('\'');
-}
-
 static void on_log(void *ctx, int level, const char *msg)
 {
     (void)ctx;
@@ -188,7 +170,6 @@ int cmd_tune(int argc, char **argv)
     double holdout = 0.1, lo, hi, x;
     uint32_t u32, folds = 1;
     int trials_set = 0, holdout_set = 0, c;
-    int k_fixed = 0, lr_fixed = 0, decay_fixed = 0, reg_fixed = 0, init_fixed = 0;
     tune_ctx ctx = {0};
     hogmf_format fmt = HOGMF_FORMAT_AUTO;
     optind = 1;
@@ -197,21 +178,8 @@ int cmd_tune(int argc, char **argv)
         int r = cli_train_option("tune", &to, c, optarg);
         if (r < 0)
             return EXIT_INPUT;
-        if (r > 0) {
-            /* A training option given is fixed, not searched. */
-            if (c == 'k')
-                k_fixed = 1;
-            else if (c == CLI_OPT_LR)
-                lr_fixed = 1;
-            else if (c == CLI_OPT_LR_DECAY)
-                decay_fixed = 1;
-            else if (c == CLI_OPT_REG || c == CLI_OPT_REG_BIAS || c == CLI_OPT_REG_P ||
-                     c == CLI_OPT_REG_Q)
-                reg_fixed = 1;
-            else if (c == CLI_OPT_INIT_SD)
-                init_fixed = 1;
+        if (r > 0)
             continue;
-        }
         switch (c) {
         case O_TRIALS:
             if (cli_parse_u32("tune", "--trials", optarg, 1, 1000000, &tp.trials))
@@ -249,8 +217,8 @@ int cmd_tune(int argc, char **argv)
             break;
         case O_LR_RANGE:
             if (parse_range("--lr-range", optarg, 1e-9, 10, &lo, &hi)) return EXIT_INPUT;
-            tp.lr_min = (float)lo;
-            tp.lr_max = (float)hi;
+            tp.lr_min = tp.adagrad_lr_min = (float)lo;
+            tp.lr_max = tp.adagrad_lr_max = (float)hi;
             break;
         case O_REG_RANGE:
             if (parse_range("--reg-range", optarg, 1e-9, 1e3, &lo, &hi)) return EXIT_INPUT;
@@ -281,16 +249,7 @@ int cmd_tune(int argc, char **argv)
     cli_train_opts_finish(&to);
     if (optind + 1 != argc)
         return cli_usage_error("tune", "expected one FILE, found %d", argc - optind);
-    if (k_fixed)
-        tp.k_min = tp.k_max = tp.base.k;
-    if (lr_fixed)
-        tp.lr_min = tp.lr_max = tp.base.lr;
-    if (decay_fixed)
-        tp.decay_max = 0;
-    if (reg_fixed)
-        tp.reg_min = tp.reg_max = 0;
-    if (init_fixed)
-        tp.init_min = tp.init_max = 0;
+    cli_train_pin(&to, &tp); /* a training option given is fixed, not searched */
     if ((valid_path != NULL) + holdout_set + (folds > 1) > 1)
         return cli_usage_error("tune", "--validate, --holdout and --folds exclude each other");
     if (tp.seconds > 0 && !trials_set)
@@ -381,9 +340,9 @@ int cmd_tune(int argc, char **argv)
            "validation%s\n",
            folds > 1 ? "mean " : "", best.valid_rmse, best.best_epoch, best.index + 1,
            train[0].nnz, valid[0].nnz, folds > 1 ? " per fold" : "");
-    printf("hogmf train%s -o tuned.hogmf ", args);
-    shell_word(path);
-    putchar('\n');
+    char word[4200] = "";
+    cli_shell_append(word, sizeof word, path);
+    printf("hogmf train%s -o tuned.hogmf%s\n", args, word);
     if (fflush(stdout) != 0) {
         fprintf(stderr, "hogmf: tune: writing to stdout failed\n");
         rc = EXIT_INTERNAL;
