@@ -580,7 +580,7 @@ typedef struct hogmf_auto_params {
     hogmf_tune_params space; /* what is searched, as for hogmf_tune: base (configuration 1 and
                               * everything not searched; base.epochs is the most epochs a
                               * configuration runs, base.patience and tol end one early),
-                              * the ranges (widened to hold base's values), schedules, seed,
+                              * the ranges (see keep_ranges), schedules, seed,
                               * threads, trial_threads and on_trial (called after every
                               * rung for each configuration in it, rung set). Its trials,
                               * seconds and batch are not used */
@@ -601,6 +601,9 @@ typedef struct hogmf_auto_params {
     double holdout;          /* hogmf_auto without a validation set: the fraction of the
                               * training ratings held out for the search (seeded by
                               * base.seed), in (0, 1) [0.1] */
+    int keep_ranges;         /* 1: sample inside the ranges as given; 0: widen each to hold
+                              * base's value first, so that sampling near the base stays near
+                              * it when the defaults lie outside tune's ranges [0] */
     uint64_t max_memory;     /* bytes the configurations kept between rungs may take (each
                               * holds its own copy of the training ratings and a model);
                               * above it every rung retrains from scratch, which picks the

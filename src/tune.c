@@ -564,23 +564,25 @@ hogmf_status hogmf_auto_search(const hogmf_ratings *const *train,
         return hogmf__fail(err, HOGMF_ERR_INVALID, 0,
                            "auto: expected eta 2..100, min_epochs >= 1, seconds >= 0 and at "
                            "most %d configurations", SH_MAX_CONFIGS);
-    /* The ranges widened to hold the base, so that sampling near it can reach it. */
+    /* The ranges widened to hold the base, so that sampling near it stays near it. */
     hogmf_tune_params tp = ap->space;
     const hogmf_params *base = &tp.base;
-    if (tp.k_min != tp.k_max) {
+    if (!ap->keep_ranges && tp.k_min != tp.k_max) {
         tp.k_min = base->k < tp.k_min ? base->k : tp.k_min;
         tp.k_max = base->k > tp.k_max ? base->k : tp.k_max;
     }
-    if (base->schedule_lr == HOGMF_LR_ADAGRAD)
-        widen_f(&tp.adagrad_lr_min, &tp.adagrad_lr_max, base->lr);
-    else
-        widen_f(&tp.lr_min, &tp.lr_max, base->lr);
-    widen_f(&tp.reg_min, &tp.reg_max, base->lambda_b);
-    widen_f(&tp.reg_min, &tp.reg_max, base->lambda_p);
-    widen_f(&tp.reg_min, &tp.reg_max, base->lambda_q);
-    widen_f(&tp.init_min, &tp.init_max, base->init_sd);
-    if (tp.decay_max > 0 && base->lr_decay > tp.decay_max)
-        tp.decay_max = base->lr_decay;
+    if (!ap->keep_ranges) {
+        if (base->schedule_lr == HOGMF_LR_ADAGRAD)
+            widen_f(&tp.adagrad_lr_min, &tp.adagrad_lr_max, base->lr);
+        else
+            widen_f(&tp.lr_min, &tp.lr_max, base->lr);
+        widen_f(&tp.reg_min, &tp.reg_max, base->lambda_b);
+        widen_f(&tp.reg_min, &tp.reg_max, base->lambda_p);
+        widen_f(&tp.reg_min, &tp.reg_max, base->lambda_q);
+        widen_f(&tp.init_min, &tp.init_max, base->init_sd);
+        if (tp.decay_max > 0 && base->lr_decay > tp.decay_max)
+            tp.decay_max = base->lr_decay;
+    }
 
     /* The rungs: min_epochs, eta times that, ... up to base.epochs. */
     uint32_t r[SH_MAX_RUNGS], nr = 0;
