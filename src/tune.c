@@ -559,19 +559,18 @@ hogmf_status hogmf_auto_search(const hogmf_ratings *const *train,
     if (st != HOGMF_OK || (st = check_space("auto", &ap->space, err)) != HOGMF_OK)
         return st;
     if (ap->eta < 2 || ap->eta > 100 || ap->min_epochs < 1 || !(ap->seconds >= 0) ||
-        !(ap->time_cap >= 0) ||
-        ap->configs > SH_MAX_CONFIGS)
+        !(ap->time_cap >= 0) || ap->configs > SH_MAX_CONFIGS)
         return hogmf__fail(err, HOGMF_ERR_INVALID, 0,
                            "auto: expected eta 2..100, min_epochs >= 1, seconds >= 0 and at "
                            "most %d configurations", SH_MAX_CONFIGS);
     /* The ranges widened to hold the base, so that sampling near it stays near it. */
     hogmf_tune_params tp = ap->space;
     const hogmf_params *base = &tp.base;
-    if (!ap->keep_ranges && tp.k_min != tp.k_max) {
-        tp.k_min = base->k < tp.k_min ? base->k : tp.k_min;
-        tp.k_max = base->k > tp.k_max ? base->k : tp.k_max;
-    }
     if (!ap->keep_ranges) {
+        if (tp.k_min != tp.k_max) {
+            tp.k_min = base->k < tp.k_min ? base->k : tp.k_min;
+            tp.k_max = base->k > tp.k_max ? base->k : tp.k_max;
+        }
         if (base->schedule_lr == HOGMF_LR_ADAGRAD)
             widen_f(&tp.adagrad_lr_min, &tp.adagrad_lr_max, base->lr);
         else
