@@ -698,7 +698,7 @@ hogmf_status hogmf_auto_search(const hogmf_ratings *const *train,
         int len = 0;
         for (uint32_t i = 0; i < nr && len < (int)sizeof plan - 16; i++)
             len += snprintf(plan + len, sizeof plan - (size_t)len, "%s%u", i ? ", " : "", r[i]);
-        hogmf__log(base, 0, "auto: %u configurations on %d side by side; rungs of %s epochs, "
+        hogmf__log(base, 0, "auto: %u configurations, %d at a time; rungs of %s epochs, "
                             "the best 1/%u of the others going on each time; planned %.0f "
                             "epochs (%.1f per set-up) of a budget of %.0f",
                    n, workers, plan, ap->eta, sh_cost(n, r, nr, ap->eta, continued, setup),
