@@ -550,7 +550,7 @@ typedef struct hogmf_tune_params {
     void *ctx;
     float adagrad_lr_min, adagrad_lr_max; /* learning rate of HOGMF_LR_ADAGRAD trials, whose
                             * per-row rates want a larger lr (lr_min, lr_max: the others);
-                            * pinned when min == max as lr's */
+                            * pinned when min == max as lr's; 0 and 0: lr_min, lr_max */
 } hogmf_tune_params;
 
 hogmf_tune_params hogmf_tune_params_default(void);

@@ -92,8 +92,9 @@ static hogmf_lr_schedule pick_schedule(hogmf_rng *g, const hogmf_tune_params *tp
 /* The learning-rate range of a schedule. */
 static void lr_range(const hogmf_tune_params *tp, hogmf_lr_schedule s, double *lo, double *hi)
 {
-    *lo = s == HOGMF_LR_ADAGRAD ? tp->adagrad_lr_min : tp->lr_min;
-    *hi = s == HOGMF_LR_ADAGRAD ? tp->adagrad_lr_max : tp->lr_max;
+    const int ada = s == HOGMF_LR_ADAGRAD && tp->adagrad_lr_max > 0;
+    *lo = ada ? tp->adagrad_lr_min : tp->lr_min;
+    *hi = ada ? tp->adagrad_lr_max : tp->lr_max;
 }
 
 static hogmf_params sample(hogmf_rng *g, const hogmf_tune_params *tp, const hogmf_params *best,
@@ -240,7 +241,8 @@ static hogmf_status check_space(const char *who, const hogmf_tune_params *tp, ho
 {
     if (tp->k_min < 1 || tp->k_min > tp->k_max ||
         tp->k_max > 65536 || !(tp->lr_min > 0 && tp->lr_min <= tp->lr_max) ||
-        !(tp->adagrad_lr_min > 0 && tp->adagrad_lr_min <= tp->adagrad_lr_max) ||
+        !((tp->adagrad_lr_min > 0 && tp->adagrad_lr_min <= tp->adagrad_lr_max) ||
+          (tp->adagrad_lr_min == 0 && tp->adagrad_lr_max == 0)) ||
         !((tp->reg_min > 0 && tp->reg_min <= tp->reg_max) ||
           (tp->reg_min == 0 && tp->reg_max == 0)) ||
         !((tp->init_min > 0 && tp->init_min <= tp->init_max) ||

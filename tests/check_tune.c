@@ -213,6 +213,50 @@ START_TEST(test_tune_folds_and_refusals)
 }
 END_TEST
 
+static int on_trial_rates(void *ctx, const hogmf_trial *t, const hogmf_trial *best)
+{
+    (void)best;
+    uint32_t *seen = ctx;
+    const hogmf_params *p = &t->params;
+    seen[p->schedule_lr]++;
+    if (p->schedule_lr == HOGMF_LR_ADAGRAD)
+        ck_assert_msg(p->lr >= 0.05f && p->lr <= 0.1f, "adagrad trial %u: lr %g", t->index, p->lr);
+    else if (t->index > 0)
+        ck_assert_msg(p->lr >= 0.001f && p->lr <= 0.002f, "decay trial %u: lr %g", t->index,
+                      p->lr);
+    return 0;
+}
+
+START_TEST(test_tune_rates_per_schedule)
+{
+    /* AdaGrad trials draw their rate from their own range, the others from lr's, at random
+     * and near the best alike. */
+    hogmf_ratings train, valid;
+    planted(&train, &valid);
+    const hogmf_ratings *tr[] = {&train}, *va[] = {&valid};
+    hogmf_tune_params tp = small_search();
+    tp.base.epochs = 3;
+    tp.trials = 24;
+    tp.batch = 8;
+    tp.lr_min = 0.001f;
+    tp.lr_max = 0.002f;
+    tp.adagrad_lr_min = 0.05f;
+    tp.adagrad_lr_max = 0.1f;
+    tp.schedules = (1u << HOGMF_LR_DECAY) | (1u << HOGMF_LR_ADAGRAD);
+    uint32_t seen[4] = {0};
+    tp.on_trial = on_trial_rates;
+    tp.ctx = seen;
+    hogmf_trial best;
+    hogmf_error err = {0};
+    ck_assert_msg(hogmf_tune(tr, va, 1, &tp, &best, &err) == HOGMF_OK, "%s", err.msg);
+    ck_assert_msg(seen[HOGMF_LR_DECAY] >= 3 && seen[HOGMF_LR_ADAGRAD] >= 3,
+                  "decay trials %u, adagrad trials %u", seen[HOGMF_LR_DECAY],
+                  seen[HOGMF_LR_ADAGRAD]);
+    hogmf_ratings_free(&train);
+    hogmf_ratings_free(&valid);
+}
+END_TEST
+
 /* ---------------------------------------------------------------- successive halving */
 
 static hogmf_auto_params small_auto(void)
@@ -451,6 +495,7 @@ Suite *tune_suite(void)
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, test_tune_best_is_reproducible);
     tcase_add_test(tc, test_tune_folds_and_refusals);
+    tcase_add_test(tc, test_tune_rates_per_schedule);
     tcase_add_test(tc, test_auto_keeps_the_best_third);
     tcase_add_test(tc, test_auto_budget_and_threads);
     tcase_add_test(tc, test_auto_beats_a_poor_start);
