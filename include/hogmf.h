@@ -633,8 +633,8 @@ typedef struct hogmf_auto_result {
 
 /* Runs the search on `splits` train/validation pairs (as hogmf_tune: train[s] is not
  * modified, valid[s] is required, several splits score by the mean). Trials run side by
- * side, trial_threads threads each; with an epoch budget (no seconds) the result does not
- * depend on the thread count. Progress goes to space.base.log (info) and space.on_trial.
+ * side, trial_threads threads each; with an epoch budget (no seconds, a time_cap that does
+ * not bind) and one thread per trial the result does not depend on the thread count. Progress goes to space.base.log (info) and space.on_trial.
  * Fills *res. A budget too small for eta + 1 configurations is no error: res->configs is
  * 0 and res->best is the base with base.epochs. Returns HOGMF_OK; HOGMF_ERR_DIVERGED when
  * every configuration diverged; HOGMF_ERR_INVALID, HOGMF_ERR_EMPTY, HOGMF_ERR_NOMEM. */
