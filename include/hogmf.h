@@ -533,6 +533,8 @@ typedef struct hogmf_trial {
                           * INFINITY when diverged */
     uint32_t best_epoch; /* the epoch of that lowest mean (0 when diverged) */
     double seconds;      /* wall time of the trial */
+    uint32_t rung;       /* hogmf_auto_search: the rung (0-based) of this report; 0 in tune */
+    uint32_t epochs_run; /* hogmf_auto_search: epochs run so far (patience may end it early) */
 } hogmf_trial;
 
 /* Called after every trial in trial order, from the calling thread; non-zero stops. */
@@ -558,6 +560,9 @@ typedef struct hogmf_tune_params {
     uint64_t seed;         /* seeds the search (the trials all train with base.seed) */
     hogmf_trial_fn on_trial; /* optional */
     void *ctx;
+    float adagrad_lr_min, adagrad_lr_max; /* learning rate of HOGMF_LR_ADAGRAD trials, whose
+                            * per-row rates want a larger lr (lr_min, lr_max: the others);
+                            * pinned when min == max as lr's; 0 and 0: lr_min, lr_max */
 } hogmf_tune_params;
 
 hogmf_tune_params hogmf_tune_params_default(void);
@@ -575,6 +580,96 @@ hogmf_tune_params hogmf_tune_params_default(void);
 hogmf_status hogmf_tune(const hogmf_ratings *const *train, const hogmf_ratings *const *valid,
                         uint32_t splits, const hogmf_tune_params *tp, hogmf_trial *best,
                         hogmf_error *err);
+
+/* ---------------------------------------------------------------- automatic search (tune.c) */
+
+/* Successive halving for the user who will not tune: many configurations (the first is
+ * space.base itself, half of the others sampled near it, half across the ranges) train a
+ * few epochs each; the best 1/eta by validation RMSE go on to eta times the epochs, and so
+ * on until base.epochs, where the best one wins. The base runs every rung as the reference,
+ * so the winner is never worse than it on the validation set. */
+typedef struct hogmf_auto_params {
+    hogmf_tune_params space; /* what is searched, as for hogmf_tune: base (configuration 1 and
+                              * everything not searched; base.epochs is the most epochs a
+                              * configuration runs, base.patience and tol end one early),
+                              * the ranges (see keep_ranges), schedules, seed,
+                              * threads, trial_threads and on_trial (called after every
+                              * rung for each configuration in it, rung set). Its trials,
+                              * seconds and batch are not used */
+    double seconds;          /* wall-time budget of the search: it is planned from the
+                              * measured time of the base's first epoch and stops starting
+                              * work after it; 0: none */
+    uint64_t epoch_budget;   /* budget in epochs of one configuration (one per split),
+                              * summed over configurations, setting each up counted as the
+                              * 1 + 16 (m + n) / nnz epochs it takes; 0: none. With neither
+                              * budget nor configs, HOGMF_AUTO_RUNS base runs: that many
+                              * times base.epochs plus a set-up */
+    double time_cap;         /* with an epoch budget: stop starting work after this many
+                              * seconds (the plan stays the epochs'); 0: none */
+    uint32_t configs;        /* configurations of the first rung; 0: as many as the budget
+                              * allows (at most 729) */
+    uint32_t eta;            /* the best 1/eta go on, with eta times the epochs; >= 2 [3] */
+    uint32_t min_epochs;     /* epochs of the first rung, >= 1 [2] */
+    double holdout;          /* hogmf_auto without a validation set: the fraction of the
+                              * training ratings held out for the search (seeded by
+                              * base.seed), in (0, 1) [0.1] */
+    int keep_ranges;         /* 1: sample inside the ranges as given; 0: widen each to hold
+                              * base's value first, so that sampling near the base stays near
+                              * it when the defaults lie outside tune's ranges [0] */
+    uint64_t max_memory;     /* bytes the configurations kept between rungs may take (each
+                              * holds its own copy of the training ratings and a model);
+                              * above it every rung retrains from scratch, which picks the
+                              * same winner more slowly; 0: a quarter of physical memory */
+} hogmf_auto_params;
+
+#define HOGMF_AUTO_RUNS 8 /* default budget, in base.epochs-long runs of one configuration */
+
+hogmf_auto_params hogmf_auto_params_default(void);
+
+/* What a search found and what it cost. */
+typedef struct hogmf_auto_result {
+    hogmf_trial best;      /* the winner: params (epochs: its best epoch), its lowest mean
+                            * validation RMSE and that epoch */
+    hogmf_trial base;      /* configuration 1 (space.base) after the last rung */
+    uint32_t configs;      /* configurations trained (0: the budget allowed no search) */
+    uint32_t rungs;        /* rungs run */
+    uint32_t last_epochs;  /* epochs of the last rung (best and base compared there) */
+    uint64_t epochs_run;   /* epochs trained, summed over configurations (and splits) */
+    uint64_t epoch_budget; /* the budget the search was planned for, set-ups included */
+    int continued;         /* 1: configurations continued between rungs; 0: retrained */
+    double search_seconds; /* wall time of the search */
+    double train_seconds;  /* hogmf_auto: wall time of the final training (its caller's) */
+    size_t search_nnz;     /* training ratings of the search (of split 1) */
+    size_t valid_nnz;      /* validation ratings of the search (of split 1) */
+} hogmf_auto_result;
+
+/* Runs the search on `splits` train/validation pairs (as hogmf_tune: train[s] is not
+ * modified, valid[s] is required, several splits score by the mean). Trials run side by
+ * side, trial_threads threads each; with an epoch budget (no seconds, a time_cap that does
+ * not bind) and one thread per trial the result does not depend on the thread count. Progress goes to space.base.log (info) and space.on_trial.
+ * Fills *res. A budget too small for eta + 1 configurations is no error: res->configs is
+ * 0 and res->best is the base with base.epochs. Returns HOGMF_OK; HOGMF_ERR_DIVERGED when
+ * every configuration diverged; HOGMF_ERR_INVALID, HOGMF_ERR_EMPTY, HOGMF_ERR_NOMEM. */
+hogmf_status hogmf_auto_search(const hogmf_ratings *const *train,
+                               const hogmf_ratings *const *valid, uint32_t splits,
+                               const hogmf_auto_params *ap, hogmf_auto_result *res,
+                               hogmf_error *err);
+
+/* The parameters the winner is trained with on all the ratings: res->best.params with the
+ * threads, patience, tol and callbacks of space.base, for the winner's best epoch's count of
+ * epochs (an epoch visits every rating once, with or without the hold-out), or for
+ * base.epochs when with_valid (early stopping on the validation set) or when no search ran. */
+hogmf_params hogmf_auto_final(const hogmf_auto_params *ap, const hogmf_auto_result *res,
+                              int with_valid);
+
+/* The whole path: searches on a seeded hold-out of train (ap->holdout), or on valid when it
+ * is given, then trains the winner on all of train with the threads and callbacks of
+ * space.base: for its best epoch's count of epochs, or with valid for up to base.epochs
+ * with base's early stopping on valid. train is reordered in place as by hogmf_train.
+ * Returns HOGMF_OK with *out and *res; the errors of hogmf_auto_search and hogmf_train. */
+hogmf_status hogmf_auto(hogmf_ratings *train, const hogmf_ratings *valid,
+                        const hogmf_auto_params *ap, hogmf_model **out,
+                        hogmf_auto_result *res, hogmf_error *err);
 
 /* ---------------------------------------------------------------- synthetic data */
 

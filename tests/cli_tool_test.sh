@@ -380,6 +380,53 @@ expect_rc 1 "plot: gnuplot not in PATH"
 expect_err "gnuplot not found in PATH" "plot: says where it looked"
 check "plot: no picture without gnuplot" ! -e "$T/no.png"
 
+# ---------------------------------------------------------------- train --auto, cv --auto, tune --auto
+
+# A time budget: the search, the line on stdout, and that line reproduces the model.
+hm train --auto 2 -t 1 -o "$T/mauto" "$T/tr.csv"
+expect_rc 0 "train --auto 2"
+check "train --auto: the model is written" -s "$T/mauto"
+ALINE=$(cat "$T/out")
+check "train --auto: stdout is the train line ($ALINE)" \
+    "$(echo "$ALINE" | grep -Ec "^hogmf train -k [0-9]+ -e [0-9]+ --lr [0-9.e-]+ .* -o $T/mauto $T/tr.csv\$")" -eq 1
+expect_err "auto: (chose configuration [0-9]+ of [0-9]+: validation RMSE [0-9.]+ at epoch [0-9]+ against [0-9.]+|kept the defaults)" \
+    "train --auto: says what it chose against the defaults"
+expect_err "auto: rung 1: [0-9]+ configurations" "train --auto: reports the rungs"
+set -- $(echo "$ALINE" | sed 's/^hogmf train //; s/ -o .*//')
+hm train -q -t 1 "$@" -o "$T/mauto2" "$T/tr.csv"
+expect_rc 0 "train --auto: the printed line runs"
+expect_same "$T/mauto" "$T/mauto2" "train --auto: the printed line with -t 1 trains the same model"
+# The default budget is counted in epochs: the same choice on 1 and 2 threads.
+hm train --auto -e 8 -t 1 -o "$T/mauto3" "$T/tr.csv"
+expect_rc 0 "train --auto (default budget)"
+expect_err "budget 8 runs of the defaults' length, at most 600 s" "train --auto: default budget named"
+A1=$(sed 's/ -o .*//' "$T/out")
+hm train --auto -e 8 -t 2 -q -o "$T/mauto4" "$T/tr.csv"
+check "train --auto: the same choice on 2 threads ($A1)" "$(sed 's/ -o .*//' "$T/out")" = "$A1"
+check "train --auto -q: nothing on stderr" ! -s "$T/err"
+hm train --auto=1 -t 1 --json -e 8 -o "$T/mauto5" "$T/tr.csv"
+expect_rc 0 "train --auto=1 --json"
+check "train --auto --json: an auto event with the command" \
+    "$(grep -c '^{"event": "auto", .*"command": "hogmf train -k ' "$T/out")" -eq 1
+check "train --auto --json: then train and done events" \
+    "$(grep -Ec '"event": "(train|done)"' "$T/out")" -eq 2
+hm train --auto 1 --resume "$T/x.ckpt" -o "$T/x" "$T/tr.csv"
+expect_rc 2 "train --auto with --resume"
+hm train --auto 0 -o "$T/x" "$T/tr.csv"
+expect_rc 2 "train --auto 0"
+hm cv --auto 1 --folds 2 -e 8 -t 2 "$T/tr.csv"
+expect_rc 0 "cv --auto"
+check "cv --auto: a line per fold says what it chose" \
+    "$(grep -Ec '^hogmf: fold [12]: auto: (chose|kept)' "$T/err")" -eq 2
+check "cv --auto: the summary line" "$(tail -n 1 "$T/out" | grep -c '^rmse_mean=.* folds=2$')" -eq 1
+hm tune --auto --trials 6 -e 8 -t 2 "$T/tr.csv"
+expect_rc 0 "tune --auto --trials 6"
+check "tune --auto: a line per configuration of rung 1" "$(grep -c '^rung 1  configuration' "$T/err")" -eq 6
+check "tune --auto: last line is a train command" \
+    "$(tail -n 1 "$T/out" | grep -Ec '^hogmf train -k [0-9]+ -e [0-9]+ .* -o tuned.hogmf ')" -eq 1
+hm tune --auto 1 --seconds 3 "$T/tr.csv"
+expect_rc 2 "tune --auto with --seconds"
+
 # ---------------------------------------------------------------- the man page
 
 if [ -f "$MAN" ]; then

@@ -52,6 +52,9 @@ int cli_check_paths(const char *cmd, const cli_path *in, int nin, const cli_path
 /* Refuses (EXIT_INPUT, after a message) an output that cannot be created (hogmf_output_check),
  * before any long work starts. */
 int cli_check_creatable(const char *cmd, const char *what, const char *path);
+/* Appends " WORD" to the NUL-terminated buf (capacity cap), WORD being s as a POSIX shell
+ * reads it: as is when plain, else in single quotes. Truncates at cap. */
+void cli_shell_append(char *buf, size_t cap, const char *s);
 /* Threads training uses when --threads is not given (all available processors). */
 int cli_default_threads(void);
 
@@ -132,6 +135,7 @@ typedef struct cli_train_opts {
     hogmf_params *p;  /* the caller's parameters, holding its defaults at the start */
     int schedule_set; /* --schedule-lr was given */
     int decay_set;    /* --lr-decay was given */
+    int k_set, lr_set, reg_set, init_set; /* -k, --lr, a --reg*, --init-sd were given */
 } cli_train_opts;
 
 /* Parses into *p, which holds the defaults. */
@@ -141,6 +145,8 @@ void cli_train_opts_init(cli_train_opts *o, hogmf_params *p);
 int cli_train_option(const char *cmd, cli_train_opts *o, int c, const char *arg);
 /* Call after the last option: --lr-decay without --schedule-lr selects the decay schedule. */
 void cli_train_opts_finish(cli_train_opts *o);
+/* Pins the search ranges of tp (tune, --auto) of the options given: they are not searched. */
+void cli_train_pin(const cli_train_opts *o, hogmf_tune_params *tp);
 /* Writes the training options' help lines, with p's values as the defaults. */
 void cli_train_help(FILE *out, const hogmf_params *p);
 /* "constant", "decay", "bold" or "adagrad". */
@@ -152,6 +158,23 @@ int cli_train_args(char *buf, size_t cap, const hogmf_params *p);
  * (cmd_recommend.c). Returns an exit code after reporting; *model is NULL on failure. */
 int cli_load_model_foldin(const char *model_path, const char *foldin_path,
                           hogmf_model **model);
+
+/* ---------------------------------------------------------------- --auto (auto.c) */
+/* Reads --auto's optional SECONDS: arg (--auto=S) or, when it is a number, the next word
+ * (which is consumed). *seconds is 0 when none was given. 0, or -1 after reporting. */
+int cli_auto_seconds(const char *cmd, int argc, char **argv, const char *arg, double *seconds);
+/* "hogmf train OPTIONS [--validate V] -o MODEL TRAIN": the line that trains with p. */
+void cli_auto_command(char *buf, size_t cap, const hogmf_params *p, const char *valid_path,
+                      const char *model_path, const char *train_path);
+/* One sentence on what a search chose and why. */
+void cli_auto_explain(char *buf, size_t cap, const hogmf_auto_result *r);
+/* train --auto: searches on a seeded hold-out of train (ap->holdout) or on valid (may be
+ * NULL), reports the choice (stderr; stdout gets the command line, or with json an "auto"
+ * event) and sets *p to the winner's final training parameters, callbacks cleared. Returns
+ * an exit code after reporting any error. */
+int cli_auto_search(cli_out *o, const hogmf_auto_params *ap, const hogmf_ratings *train,
+                    const hogmf_ratings *valid, hogmf_params *p, const char *valid_path,
+                    const char *model_path, const char *train_path);
 
 /* ---------------------------------------------------------------- batch jobs (batch.c)
  * Checkpoints, resuming, stopping on SIGINT/SIGTERM between epochs, and memory limits. */

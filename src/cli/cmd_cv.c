@@ -3,7 +3,7 @@
  * train/test pairs (MovieLens u1..u5). Each fold trains with the ordinary training options
  * and is evaluated on its test part; per-fold and mean +/- sd RMSE and MAE go to stdout.
  * The test part is never used to pick an epoch: early stopping uses a hold-out of each
- * fold's training part (--holdout).
+ * fold's training part (--holdout), and --auto's search runs inside that training part.
  */
 #include "cli.h"
 
@@ -32,6 +32,12 @@ static void help(const hogmf_params *p)
            "      --holdout F        hold out a seeded fraction F of each fold's training part\n"
            "                         for early stopping (--patience) [0.05; 0 runs every\n"
            "                         epoch]\n"
+           "      --auto [SECONDS]   train each fold as train --auto does: search the options\n"
+           "                         on a hold-out of the fold's training part (--holdout F:\n"
+           "                         F, else 0.1), so its test part is never seen, then train\n"
+           "                         the winner on the whole training part. SECONDS per fold;\n"
+           "                         without them 8 default runs' work per fold, at most 600 s.\n"
+           "                         The options chosen go to stderr, one line per fold\n"
            "      --format FMT       auto, tsv, dat, csv or libmf [auto]\n"
            "  -q, --quiet            no per-fold lines on stderr\n"
            "  -h, --help             this text\n"
@@ -64,16 +70,34 @@ static void on_log(void *ctx, int level, const char *msg)
         fprintf(stderr, "hogmf: warning: %s\n", msg);
 }
 
-/* Trains on *train (validating on a hold-out of it when holdout > 0) and evaluates on test. */
+/* Trains on *train (validating on a hold-out of it when holdout > 0; with ap, searching on
+ * that hold-out first) and evaluates on test. */
 static int run_fold(hogmf_ratings *train, const hogmf_ratings *test, const hogmf_params *p,
-                    double holdout, double *rmse, double *mae, size_t *unknown,
-                    uint32_t *epochs)
+                    const hogmf_auto_params *ap, int quiet, uint32_t f, double holdout,
+                    double *rmse, double *mae, size_t *unknown, uint32_t *epochs)
 {
     hogmf_ratings fit = {0}, valid = {0};
     hogmf_model *model = NULL;
     hogmf_error err = {0};
     int rc = EXIT_OK;
     hogmf_ratings *use = train;
+    if (ap) {
+        hogmf_auto_result res;
+        if (hogmf_auto(train, NULL, ap, &model, &res, &err) != HOGMF_OK ||
+            hogmf_evaluate(model, test, p->threads, rmse, mae, unknown, &err) != HOGMF_OK) {
+            rc = cli_report(&err, 0);
+            goto done;
+        }
+        *epochs = model->best_epoch;
+        if (!quiet) {
+            char why[512], args[512];
+            cli_auto_explain(why, sizeof why, &res);
+            cli_train_args(args, sizeof args, &res.best.params);
+            fprintf(stderr, "hogmf: fold %u: auto: %s; %u rungs, %.1f s |%s\n", f + 1, why,
+                    res.rungs, res.search_seconds, args);
+        }
+        goto done;
+    }
     if (holdout > 0) {
         if (hogmf_ratings_split(train, holdout, p->seed, &fit, &valid, &err) != HOGMF_OK) {
             rc = cli_report(&err, 0);
@@ -96,7 +120,7 @@ done:
 
 int cmd_cv(int argc, char **argv)
 {
-    enum { O_FOLDS = 256, O_CV_SEED, O_SPLIT_FILES, O_HOLDOUT, O_FORMAT };
+    enum { O_FOLDS = 256, O_CV_SEED, O_SPLIT_FILES, O_HOLDOUT, O_FORMAT, O_AUTO };
     static const struct option opts[] = {
         CLI_TRAIN_LONGOPTS,
         {"folds", required_argument, 0, O_FOLDS},
@@ -104,6 +128,7 @@ int cmd_cv(int argc, char **argv)
         {"split-files", no_argument, 0, O_SPLIT_FILES},
         {"holdout", required_argument, 0, O_HOLDOUT},
         {"format", required_argument, 0, O_FORMAT},
+        {"auto", optional_argument, 0, O_AUTO},
         {"quiet", no_argument, 0, 'q'},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0}};
@@ -112,8 +137,8 @@ int cmd_cv(int argc, char **argv)
     cli_train_opts_init(&to, &p);
     uint32_t folds = 5;
     uint64_t cv_seed = 1;
-    int split_files = 0, folds_set = 0, quiet = 0, c;
-    double holdout = -1; /* not given */
+    int split_files = 0, folds_set = 0, quiet = 0, use_auto = 0, c;
+    double holdout = -1, auto_seconds = 0; /* holdout -1: not given */
     hogmf_format fmt = HOGMF_FORMAT_AUTO;
     optind = 1;
     opterr = 0;
@@ -138,6 +163,11 @@ int cmd_cv(int argc, char **argv)
         case O_FORMAT:
             if (cli_parse_format("cv", optarg, &fmt)) return EXIT_INPUT;
             break;
+        case O_AUTO:
+            use_auto = 1;
+            if (cli_auto_seconds("cv", argc, argv, optarg, &auto_seconds))
+                return EXIT_INPUT;
+            break;
         case 'q': quiet = 1; break;
         case 'h': help(&p); return EXIT_OK;
         case ':': return cli_usage_error("cv", "%s needs a value", argv[optind - 1]);
@@ -145,8 +175,8 @@ int cmd_cv(int argc, char **argv)
         }
     }
     cli_train_opts_finish(&to);
-    if (holdout < 0)
-        holdout = p.patience > 0 ? CLI_DEFAULT_HOLDOUT : 0;
+    if (holdout < 0) /* --auto holds out its own (hogmf_auto_params.holdout) */
+        holdout = !use_auto && p.patience > 0 ? CLI_DEFAULT_HOLDOUT : 0;
     int nargs = argc - optind;
     if (split_files) {
         if (folds_set)
@@ -161,6 +191,17 @@ int cmd_cv(int argc, char **argv)
     }
     p.log = on_log;
     p.ctx = &quiet;
+    hogmf_auto_params ap = hogmf_auto_params_default();
+    if (use_auto) {
+        ap.space.base = p;
+        cli_train_pin(&to, &ap.space);
+        if (holdout > 0)
+            ap.holdout = holdout;
+        ap.seconds = auto_seconds;
+        ap.time_cap = auto_seconds > 0 ? 0 : 600;
+        ap.space.threads = p.threads;
+        ap.space.seed = p.seed;
+    }
 
     double *rmse = calloc(folds, sizeof *rmse), *mae = calloc(folds, sizeof *mae);
     uint32_t *fold = NULL;
@@ -189,10 +230,11 @@ int cmd_cv(int argc, char **argv)
         }
     }
     if (!quiet)
-        fprintf(stderr, "hogmf: cv: %u folds, k=%u epochs=%u lr=%g schedule=%s "
+        fprintf(stderr, "hogmf: cv: %u folds, %sk=%u epochs=%u lr=%g schedule=%s "
                         "reg=%g/%g/%g threads=%d\n",
-                folds, p.k, p.epochs, (double)p.lr, cli_schedule_name(p.schedule_lr),
-                (double)p.lambda_b, (double)p.lambda_p, (double)p.lambda_q, p.threads);
+                folds, use_auto ? "--auto searching from " : "", p.k, p.epochs, (double)p.lr,
+                cli_schedule_name(p.schedule_lr), (double)p.lambda_b, (double)p.lambda_p,
+                (double)p.lambda_q, p.threads);
     double t_all = seconds();
     for (uint32_t f = 0; f < folds; f++) {
         hogmf_ratings train = {0}, test = {0};
@@ -215,7 +257,8 @@ int cmd_cv(int argc, char **argv)
         double t0 = seconds();
         size_t unknown = 0;
         uint32_t epochs = 0;
-        rc = run_fold(&train, &test, &p, holdout, &rmse[f], &mae[f], &unknown, &epochs);
+        rc = run_fold(&train, &test, &p, use_auto ? &ap : NULL, quiet, f, holdout, &rmse[f],
+                      &mae[f], &unknown, &epochs);
         size_t ntrain = train.nnz, ntest = test.nnz;
         hogmf_ratings_free(&train);
         hogmf_ratings_free(&test);

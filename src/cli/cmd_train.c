@@ -29,6 +29,18 @@ static const char help_more[] =
     "      --holdout F        hold out a seeded random fraction F of TRAIN_FILE for early\n"
     "                         stopping [0.05 without --validate; 0 trains on all of it\n"
     "                         for every epoch]\n"
+    "      --auto [SECONDS]   for who will not tune: search the options on this data first,\n"
+    "                         then train the winner on all of TRAIN_FILE. Successive halving\n"
+    "                         over -k, --lr, --lr-decay, the --reg weights and --init-sd\n"
+    "                         (those given stay as given) around the defaults and across\n"
+    "                         tune's ranges, on a seeded 10% hold-out (--holdout F: F;\n"
+    "                         --validate FILE: on FILE, which then also stops the final\n"
+    "                         training early). The search takes SECONDS (planned from the\n"
+    "                         time of an epoch), or without them 8 x --epochs epochs of one\n"
+    "                         configuration, about 8 default runs' work, and at most 600 s.\n"
+    "                         The choice and why go to stderr, the equivalent train command\n"
+    "                         to stdout (with --json an \"auto\" event). A number right after\n"
+    "                         --auto is SECONDS: write a file named 5 as ./5\n"
     "      --format FMT       auto, tsv, dat, csv or libmf [auto]\n"
     "      --log FILE         write the epochs as JSON lines (keys epoch, train_rmse,\n"
     "                         valid_rmse, epoch_seconds, updates_per_second)\n"
@@ -67,6 +79,13 @@ static void on_log(void *vctx, int level, const char *msg)
 {
     cli_bar_clear(&((train_ctx *)vctx)->out);
     fprintf(stderr, "hogmf: %s%s\n", level ? "warning: " : "", msg);
+}
+
+static void on_log_auto(void *vctx, int level, const char *msg)
+{
+    train_ctx *ctx = vctx;
+    if (level > 0 || !ctx->quiet)
+        on_log(vctx, level, msg);
 }
 
 static void json_num(char *buf, size_t cap, double v)
@@ -141,7 +160,7 @@ int cmd_train(int argc, char **argv)
 {
     enum {
         O_VALIDATE = 256, O_HOLDOUT, O_FORMAT, O_LOG, O_ORDER, O_SCHEDULE, O_PIN, O_JSON,
-        O_CHECKPOINT, O_CHECKPOINT_EVERY, O_RESUME, O_MAX_MEMORY
+        O_CHECKPOINT, O_CHECKPOINT_EVERY, O_RESUME, O_MAX_MEMORY, O_AUTO
     };
     static const struct option opts[] = {
         CLI_TRAIN_LONGOPTS,
@@ -158,6 +177,7 @@ int cmd_train(int argc, char **argv)
         {"checkpoint-every", required_argument, 0, O_CHECKPOINT_EVERY},
         {"resume", required_argument, 0, O_RESUME},
         {"max-memory", required_argument, 0, O_MAX_MEMORY},
+        {"auto", optional_argument, 0, O_AUTO},
         {0, 0, 0, 0}};
     hogmf_params p = hogmf_params_default();
     cli_train_opts to; /* the options shared with cv, tune and impute */
@@ -167,7 +187,8 @@ int cmd_train(int argc, char **argv)
     hogmf_format fmt = HOGMF_FORMAT_AUTO;
     train_ctx ctx = {0};
     cli_batch batch = {0};
-    int every_set = 0;
+    int every_set = 0, use_auto = 0;
+    double auto_seconds = 0;
     int c;
     optind = 1;
     opterr = 0;
@@ -226,6 +247,11 @@ int cmd_train(int argc, char **argv)
             every_set = 1;
             break;
         case O_RESUME: batch.resume = optarg; break;
+        case O_AUTO:
+            use_auto = 1;
+            if (cli_auto_seconds("train", argc, argv, optarg, &auto_seconds))
+                return EXIT_INPUT;
+            break;
         case O_MAX_MEMORY:
             if (cli_parse_size("train", "--max-memory", optarg, &batch.max_memory))
                 return EXIT_INPUT;
@@ -246,8 +272,11 @@ int cmd_train(int argc, char **argv)
         return cli_usage_error("train", "-o MODEL is required");
     if (valid_path && holdout > 0)
         return cli_usage_error("train", "--validate and --holdout exclude each other");
+    if (use_auto && (batch.resume || batch.checkpoint))
+        return cli_usage_error("train", "--auto: --resume and --checkpoint are for the training "
+                                        "it prints; run that line with them");
     if (holdout < 0) /* early stopping needs validation ratings: a few of the training ones */
-        holdout = !valid_path && p.patience > 0 ? CLI_DEFAULT_HOLDOUT : 0;
+        holdout = !valid_path && !use_auto && p.patience > 0 ? CLI_DEFAULT_HOLDOUT : 0;
     const char *train_path = argv[optind];
     /* Checkpoints go to --checkpoint, else back to the --resume file, else MODEL.ckpt; they
      * are written periodically only when asked for. */
@@ -291,7 +320,7 @@ int cmd_train(int argc, char **argv)
         rc = read_set(&ctx.out, train_path, fmt, batch.max_memory, &all);
     if (rc != EXIT_OK)
         goto done;
-    if (holdout > 0) {
+    if (holdout > 0 && !use_auto) {
         if (hogmf_ratings_split(&all, holdout, p.seed, &train, &valid, &err) != HOGMF_OK) {
             rc = cli_report(&err, 0);
             goto done;
@@ -310,7 +339,31 @@ int cmd_train(int argc, char **argv)
              (rc = read_set(&ctx.out, valid_path, fmt, batch.max_memory, &valid)) != EXIT_OK))
             goto done;
     }
-    if (valid.nnz == 0 && p.patience > 0 && !ctx.quiet && (holdout > 0 || valid_path))
+    if (use_auto) {
+#ifdef HOGMF_MPI
+        if (cli_mpi_rank() >= 0) {
+            rc = cli_usage_error("train", "--auto does not run under mpirun; run it alone and "
+                                          "give mpirun the line it prints");
+            goto done;
+        }
+#endif
+        hogmf_auto_params ap = hogmf_auto_params_default();
+        ap.space.base = p;
+        cli_train_pin(&to, &ap.space);
+        if (holdout > 0)
+            ap.holdout = holdout;
+        ap.seconds = auto_seconds;
+        ap.time_cap = auto_seconds > 0 ? 0 : 600;
+        ap.space.threads = p.threads;
+        ap.space.seed = p.seed;
+        ap.space.base.log = on_log_auto;
+        ap.space.base.ctx = &ctx;
+        if ((rc = cli_auto_search(&ctx.out, &ap, &train, valid.nnz ? &valid : NULL, &p,
+                                  valid_path, out_path, train_path)) != EXIT_OK)
+            goto done;
+    }
+    if (valid.nnz == 0 && p.patience > 0 && !ctx.quiet && ((holdout > 0 && !use_auto) ||
+                                                           valid_path))
         fprintf(stderr, "hogmf: warning: the validation set is empty; no early stopping\n");
     if ((rc = cli_memory_check_train(&ctx.out, &batch, &train, &valid, &p)) != EXIT_OK)
         goto done;
@@ -352,6 +405,9 @@ int cmd_train(int argc, char **argv)
     }
     if (!ctx.quiet)
         fprintf(stderr, "hogmf: wrote %s\n", out_path);
+    if (use_auto && !ctx.quiet)
+        fprintf(stderr, "hogmf: auto: %.1f s in all, %.1f s of it training the winner\n",
+                cli_now() - ctx.out.t0, cli_now() - ctx.out.phase_t0);
     cli_train_end(&ctx.out, model, out_path);
 done:
     hogmf_model_free(&model);

@@ -39,13 +39,21 @@ static void help(const hogmf_tune_params *tp)
            "      --tune-seed N      seed of the search [%llu]\n"
            "      --trial-threads N  threads per trial; trials at once = threads / N [%d]\n"
            "      --k-range A:B      factors [%u:%u]\n"
-           "      --lr-range A:B     learning rate [%g:%g]\n"
+           "      --lr-range A:B     learning rate [%g:%g; adagrad %g:%g]\n"
            "      --reg-range A:B    each L2 weight (biases, P, Q) [%g:%g]\n"
            "      --init-sd-range A:B  standard deviation of the initial factors [%g:%g]\n"
            "      --decay-max X      lr-decay in [0, X] for the decay schedule [%g]\n"
            "      --schedules LIST   comma-separated schedules to try, e.g. decay,adagrad\n"
            "                         [the --schedule-lr one]\n"
            "      --format FMT       auto, tsv, dat, csv or libmf [auto]\n"
+           "      --auto [SECONDS]   successive halving instead of the random search, as\n"
+           "                         train --auto runs it (over the ranges here, with the\n"
+           "                         splits here): many configurations a few epochs each,\n"
+           "                         the best third going on to three times the epochs,\n"
+           "                         trial 1 running every rung as the reference. Budget:\n"
+           "                         SECONDS, or --trials N configurations, or 8 runs of\n"
+           "                         --epochs epochs and at most 600 s. A line per\n"
+           "                         configuration and rung on stderr\n"
            "  -q, --quiet            no per-trial lines\n"
            "  -h, --help             this text\n"
            "\n"
@@ -53,7 +61,8 @@ static void help(const hogmf_tune_params *tp)
            "given); -k, --lr, --lr-decay, --reg*, --init-sd given are not searched; --epochs is\n"
            "the most a trial may run, -t the threads in all:\n",
            tp->trials, (unsigned long long)tp->seed, tp->trial_threads, tp->k_min, tp->k_max,
-           (double)tp->lr_min, (double)tp->lr_max, (double)tp->reg_min, (double)tp->reg_max,
+           (double)tp->lr_min, (double)tp->lr_max, (double)tp->adagrad_lr_min,
+           (double)tp->adagrad_lr_max, (double)tp->reg_min, (double)tp->reg_max,
            (double)tp->init_min, (double)tp->init_max, (double)tp->decay_max);
     cli_train_help(stdout, &tp->base);
     printf("\nexit codes: 0 ok, 1 internal error, 2 bad input or usage, 3 every trial "
@@ -109,6 +118,7 @@ static int parse_schedules(const char *s, uint32_t *mask)
 typedef struct tune_ctx {
     int quiet;
     uint32_t trials;
+    int use_auto; /* --auto: successive halving; a line per configuration and rung */
 } tune_ctx;
 
 static int on_trial(void *vctx, const hogmf_trial *t, const hogmf_trial *best)
@@ -121,6 +131,13 @@ static int on_trial(void *vctx, const hogmf_trial *t, const hogmf_trial *best)
     char total[16] = "";
     if (ctx->trials)
         snprintf(total, sizeof total, "/%u", ctx->trials);
+    if (ctx->use_auto) {
+        fprintf(stderr, "rung %u  configuration %3u  valid_rmse %.5f  epoch %3u of %3u  %6.2f s "
+                        " best %.5f %s |%s\n",
+                t->rung + 1, t->index + 1, t->valid_rmse, t->best_epoch, t->epochs_run,
+                t->seconds, best->valid_rmse, t->index == best->index ? "*" : " ", args);
+        return 0;
+    }
     if (isfinite(t->valid_rmse))
         fprintf(stderr, "trial %3u%s  valid_rmse %.5f  epoch %3u  %5.2f s  best %.5f %s |%s\n",
                 t->index + 1, total, t->valid_rmse, t->best_epoch, t->seconds,
@@ -131,22 +148,12 @@ static int on_trial(void *vctx, const hogmf_trial *t, const hogmf_trial *best)
     return 0;
 }
 
-/* Writes s for a POSIX shell: as is when it is plain, else in single quotes. */
-static void shell_word(const char *s)
+/* --auto's rung summaries (info) unless quiet; warnings always. */
+static void on_log_auto(void *vctx, int level, const char *msg)
 {
-    if (s[0] && strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
-                          "_-./:=+,@%") == strlen(s)) {
-        fputs(s, stdout);
-        return;
-    }
-    putchar('\'');
-    for (const char *p = s; *p; p++) {
-        if (*p == '\'')
-            fputs("'\\''", stdout);
-        else
-            putchar(*p);
-    }
-    putchar('\'');
+    const tune_ctx *ctx = vctx;
+    if (level > 0 || !ctx->quiet)
+        fprintf(stderr, "hogmf: %s%s\n", level ? "warning: " : "", msg);
 }
 
 static void on_log(void *ctx, int level, const char *msg)
@@ -160,7 +167,8 @@ int cmd_tune(int argc, char **argv)
 {
     enum {
         O_TRIALS = 256, O_SECONDS, O_HOLDOUT, O_FOLDS, O_VALIDATE, O_TUNE_SEED, O_TRIAL_THREADS,
-        O_K_RANGE, O_LR_RANGE, O_REG_RANGE, O_INIT_RANGE, O_DECAY_MAX, O_SCHEDULES, O_FORMAT
+        O_K_RANGE, O_LR_RANGE, O_REG_RANGE, O_INIT_RANGE, O_DECAY_MAX, O_SCHEDULES, O_FORMAT,
+        O_AUTO
     };
     static const struct option opts[] = {
         CLI_TRAIN_LONGOPTS,
@@ -178,6 +186,7 @@ int cmd_tune(int argc, char **argv)
         {"decay-max", required_argument, 0, O_DECAY_MAX},
         {"schedules", required_argument, 0, O_SCHEDULES},
         {"format", required_argument, 0, O_FORMAT},
+        {"auto", optional_argument, 0, O_AUTO},
         {"quiet", no_argument, 0, 'q'},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0}};
@@ -188,7 +197,7 @@ int cmd_tune(int argc, char **argv)
     double holdout = 0.1, lo, hi, x;
     uint32_t u32, folds = 1;
     int trials_set = 0, holdout_set = 0, c;
-    int k_fixed = 0, lr_fixed = 0, decay_fixed = 0, reg_fixed = 0, init_fixed = 0;
+    double auto_seconds = 0;
     tune_ctx ctx = {0};
     hogmf_format fmt = HOGMF_FORMAT_AUTO;
     optind = 1;
@@ -197,21 +206,8 @@ int cmd_tune(int argc, char **argv)
         int r = cli_train_option("tune", &to, c, optarg);
         if (r < 0)
             return EXIT_INPUT;
-        if (r > 0) {
-            /* A training option given is fixed, not searched. */
-            if (c == 'k')
-                k_fixed = 1;
-            else if (c == CLI_OPT_LR)
-                lr_fixed = 1;
-            else if (c == CLI_OPT_LR_DECAY)
-                decay_fixed = 1;
-            else if (c == CLI_OPT_REG || c == CLI_OPT_REG_BIAS || c == CLI_OPT_REG_P ||
-                     c == CLI_OPT_REG_Q)
-                reg_fixed = 1;
-            else if (c == CLI_OPT_INIT_SD)
-                init_fixed = 1;
+        if (r > 0)
             continue;
-        }
         switch (c) {
         case O_TRIALS:
             if (cli_parse_u32("tune", "--trials", optarg, 1, 1000000, &tp.trials))
@@ -249,8 +245,8 @@ int cmd_tune(int argc, char **argv)
             break;
         case O_LR_RANGE:
             if (parse_range("--lr-range", optarg, 1e-9, 10, &lo, &hi)) return EXIT_INPUT;
-            tp.lr_min = (float)lo;
-            tp.lr_max = (float)hi;
+            tp.lr_min = tp.adagrad_lr_min = (float)lo;
+            tp.lr_max = tp.adagrad_lr_max = (float)hi;
             break;
         case O_REG_RANGE:
             if (parse_range("--reg-range", optarg, 1e-9, 1e3, &lo, &hi)) return EXIT_INPUT;
@@ -272,6 +268,11 @@ int cmd_tune(int argc, char **argv)
         case O_FORMAT:
             if (cli_parse_format("tune", optarg, &fmt)) return EXIT_INPUT;
             break;
+        case O_AUTO:
+            ctx.use_auto = 1;
+            if (cli_auto_seconds("tune", argc, argv, optarg, &auto_seconds))
+                return EXIT_INPUT;
+            break;
         case 'q': ctx.quiet = 1; break;
         case 'h': help(&tp); return EXIT_OK;
         case ':': return cli_usage_error("tune", "%s needs a value", argv[optind - 1]);
@@ -281,18 +282,11 @@ int cmd_tune(int argc, char **argv)
     cli_train_opts_finish(&to);
     if (optind + 1 != argc)
         return cli_usage_error("tune", "expected one FILE, found %d", argc - optind);
-    if (k_fixed)
-        tp.k_min = tp.k_max = tp.base.k;
-    if (lr_fixed)
-        tp.lr_min = tp.lr_max = tp.base.lr;
-    if (decay_fixed)
-        tp.decay_max = 0;
-    if (reg_fixed)
-        tp.reg_min = tp.reg_max = 0;
-    if (init_fixed)
-        tp.init_min = tp.init_max = 0;
+    cli_train_pin(&to, &tp); /* a training option given is fixed, not searched */
     if ((valid_path != NULL) + holdout_set + (folds > 1) > 1)
         return cli_usage_error("tune", "--validate, --holdout and --folds exclude each other");
+    if (ctx.use_auto && tp.seconds > 0)
+        return cli_usage_error("tune", "--auto takes its seconds itself: --auto SECONDS");
     if (tp.seconds > 0 && !trials_set)
         tp.trials = 0; /* only the time budget */
     tp.threads = tp.base.threads;
@@ -359,6 +353,33 @@ int cmd_tune(int argc, char **argv)
         trainp[f] = &train[f];
         validp[f] = &valid[f];
     }
+    if (ctx.use_auto) {
+        hogmf_auto_params ap = hogmf_auto_params_default();
+        ap.space = tp;
+        ap.keep_ranges = 1; /* tune's ranges are the user's to set */
+        ap.seconds = auto_seconds;
+        ap.configs = trials_set ? tp.trials : 0;
+        ap.time_cap = auto_seconds > 0 || trials_set ? 0 : 600;
+        ap.space.base.log = on_log_auto;
+        ap.space.base.ctx = &ctx;
+        ctx.trials = 0;
+        if (!ctx.quiet)
+            fprintf(stderr, "hogmf: tune: successive halving on %zu training and %zu "
+                            "validation ratings%s\n",
+                    train[0].nnz, valid[0].nnz, folds > 1 ? " per fold" : "");
+        hogmf_auto_result res;
+        if (hogmf_auto_search(trainp, validp, folds, &ap, &res, &err) != HOGMF_OK) {
+            rc = cli_report(&err, 0);
+            goto done;
+        }
+        char why[512];
+        cli_auto_explain(why, sizeof why, &res);
+        printf("# %s; %u rungs, %llu epochs, %.1f s; %zu training ratings, %zu validation%s\n",
+               why, res.rungs, (unsigned long long)res.epochs_run, res.search_seconds,
+               train[0].nnz, valid[0].nnz, folds > 1 ? " per fold" : "");
+        best = res.best;
+        goto print;
+    }
     if (!ctx.quiet) {
         char budget[96];
         if (tp.trials && tp.seconds > 0)
@@ -375,15 +396,16 @@ int cmd_tune(int argc, char **argv)
         rc = cli_report(&err, 0);
         goto done;
     }
-    char args[512];
-    cli_train_args(args, sizeof args, &best.params);
     printf("# best %svalidation RMSE %.6f at epoch %u (trial %u); %zu training ratings, %zu "
            "validation%s\n",
            folds > 1 ? "mean " : "", best.valid_rmse, best.best_epoch, best.index + 1,
            train[0].nnz, valid[0].nnz, folds > 1 ? " per fold" : "");
-    printf("hogmf train%s -o tuned.hogmf ", args);
-    shell_word(path);
-    putchar('\n');
+print:;
+    char args[512];
+    cli_train_args(args, sizeof args, &best.params);
+    char word[4200] = "";
+    cli_shell_append(word, sizeof word, path);
+    printf("hogmf train%s -o tuned.hogmf%s\n", args, word);
     if (fflush(stdout) != 0) {
         fprintf(stderr, "hogmf: tune: writing to stdout failed\n");
         rc = EXIT_INTERNAL;

@@ -37,6 +37,11 @@ int cli_train_option(const char *cmd, cli_train_opts *o, int c, const char *arg)
     hogmf_params *p = o->p;
     double x;
     uint32_t u32;
+    o->k_set |= c == 'k';
+    o->lr_set |= c == CLI_OPT_LR;
+    o->reg_set |= c == CLI_OPT_REG || c == CLI_OPT_REG_BIAS || c == CLI_OPT_REG_P ||
+                  c == CLI_OPT_REG_Q;
+    o->init_set |= c == CLI_OPT_INIT_SD;
     switch (c) {
     case 'k': return cli_parse_u32(cmd, "--factors", arg, 1, 65536, &p->k) ? -1 : 1;
     case 'e': return cli_parse_u32(cmd, "--epochs", arg, 1, 1000000, &p->epochs) ? -1 : 1;
@@ -97,6 +102,20 @@ void cli_train_opts_finish(cli_train_opts *o)
 {
     if (o->decay_set && !o->schedule_set && o->p->lr_decay > 0)
         o->p->schedule_lr = HOGMF_LR_DECAY;
+}
+
+void cli_train_pin(const cli_train_opts *o, hogmf_tune_params *tp)
+{
+    if (o->k_set)
+        tp->k_min = tp->k_max = tp->base.k;
+    if (o->lr_set)
+        tp->lr_min = tp->lr_max = tp->adagrad_lr_min = tp->adagrad_lr_max = tp->base.lr;
+    if (o->decay_set)
+        tp->decay_max = 0;
+    if (o->reg_set)
+        tp->reg_min = tp->reg_max = 0;
+    if (o->init_set)
+        tp->init_min = tp->init_max = 0;
 }
 
 void cli_train_help(FILE *out, const hogmf_params *p)

@@ -218,3 +218,33 @@ int cli_check_creatable(const char *cmd, const char *what, const char *path)
     cli_json_error(err.msg, EXIT_INPUT);
     return EXIT_INPUT;
 }
+
+void cli_shell_append(char *buf, size_t cap, const char *s)
+{
+    size_t len = strlen(buf);
+    const int plain =
+        s[0] && strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+                          "_-./:=+,@%") == strlen(s);
+#define PUT(ch)                                                                              \
+    do {                                                                                     \
+        if (len + 1 < cap)                                                                   \
+            buf[len++] = (ch);                                                               \
+    } while (0)
+    PUT(' ');
+    if (!plain)
+        PUT('\'');
+    for (const char *p = s; *p; p++) {
+        if (*p == '\'' && !plain) { /* ' becomes '\'' */
+            PUT('\'');
+            PUT('\\');
+            PUT('\'');
+            PUT('\'');
+        } else {
+            PUT(*p);
+        }
+    }
+    if (!plain)
+        PUT('\'');
+#undef PUT
+    buf[len < cap ? len : cap - 1] = '\0';
+}
