@@ -21,9 +21,9 @@ hogmf_params hogmf_params_default(void)
     p.lr = 0.05f;
     p.lr_decay = 0.05f; /* used by the decay schedule only */
     p.schedule_lr = HOGMF_LR_ADAGRAD;
-    p.lambda_b = 0.04f;
-    p.lambda_p = 0.04f;
-    p.lambda_q = 0.04f;
+    p.lambda_b = 0.03f;
+    p.lambda_p = 0.03f;
+    p.lambda_q = 0.03f;
     p.init_sd = 0.01f;
     p.threads = 0;
     p.seed = 1;
