@@ -5,8 +5,9 @@
  * have three significant digits, cross-validation splits score by the mean, and impossible
  * requests are refused. Successive halving (hogmf_auto_search): each rung keeps exactly the
  * best third, continuing and retraining agree over the same configurations (and a trainer
- * continued across rungs equals a fresh one under AdaGrad), the epoch budget holds, the choice is the
- * same on one and two threads, and hogmf_auto beats a poor start on a test part.
+ * continued across rungs equals a fresh one under AdaGrad), the epoch budget holds, the
+ * choice is the same on one and two threads, and hogmf_auto beats a poor start on a test
+ * part.
  */
 #include <math.h>
 #include <stdio.h>
