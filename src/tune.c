@@ -148,8 +148,11 @@ static hogmf_params sample(hogmf_rng *g, const hogmf_tune_params *tp, const hogm
         p.lr = b->lr;
     if (p.k < 1)
         p.k = 1;
+    /* The other schedules do not use lr_decay: the base's value, as the options given
+     * record it, so that a printed train line (no --lr-decay but for decay) reproduces the
+     * model file bit for bit. */
     if (p.schedule_lr != HOGMF_LR_DECAY)
-        p.lr_decay = 0;
+        p.lr_decay = b->lr_decay;
     p.log = NULL;
     p.on_epoch = NULL;
     p.ctx = NULL;

@@ -4,8 +4,10 @@
  * validation RMSE exactly, the result is the same with one or two threads, the printed values
  * have three significant digits, cross-validation splits score by the mean, and impossible
  * requests are refused. Successive halving (hogmf_auto_search): each rung keeps exactly the
- * best third, continuing and retraining agree, the epoch budget holds, the choice is the
- * same on one and two threads, and hogmf_auto beats a poor start on a test part.
+ * best third, continuing and retraining agree over the same configurations (and a trainer
+ * continued across rungs equals a fresh one under AdaGrad), the epoch budget holds, the
+ * choice is the same on one and two threads, and hogmf_auto beats a poor start on a test
+ * part.
  */
 #include <math.h>
 #include <stdio.h>
@@ -202,11 +204,14 @@ START_TEST(test_tune_folds_and_refusals)
     tp.k_min = 9;
     tp.k_max = 3;
     ck_assert_int_eq(hogmf_tune(tr1, va1, 1, &tp, &one, &err), HOGMF_ERR_INVALID);
-    /* Learning rates that always diverge: every trial fails. */
+    /* Learning rates that always diverge: every trial fails. The base's schedule is the
+     * defaults' AdaGrad, whose trials draw their rate from adagrad_lr_min..max, not from
+     * lr_min..max (the other schedules' range): that is the range to pin. */
     tp = small_search();
     tp.trials = 2;
     tp.base.lr = 50; /* a pinned range keeps the base's value */
-    tp.lr_min = tp.lr_max = 50;
+    tp.adagrad_lr_min = tp.adagrad_lr_max = 50;
+    ck_assert_int_eq(tp.base.schedule_lr, HOGMF_LR_ADAGRAD);
     ck_assert_int_eq(hogmf_tune(tr1, va1, 1, &tp, &one, &err), HOGMF_ERR_DIVERGED);
     hogmf_ratings_free(&train);
     hogmf_ratings_free(&valid);
@@ -358,16 +363,109 @@ START_TEST(test_auto_keeps_the_best_third)
     ck_assert(res.best.valid_rmse <= res.base.valid_rmse);
     ck_assert(res.base.index == 0 && res.base.params.k == 3);
 
-    /* Retraining at every rung (no memory to keep them) picks the same, bit for bit. */
+    /* Retraining at every rung (no memory to keep them) costs more epochs, so the same
+     * budget affords fewer configurations (sh_cost): the two searches then choose among
+     * different sets, and may choose differently (under the AdaGrad defaults the continued
+     * search's winner, configuration 47 of 49, is beyond the retrained search's 28). */
     hogmf_auto_params ap2 = small_auto();
     ap2.max_memory = 1;
     hogmf_auto_result res2;
     ck_assert_int_eq(hogmf_auto_search(tr, va, 1, &ap2, &res2, &err), HOGMF_OK);
     ck_assert(!res2.continued);
+    ck_assert_msg(res2.configs < res.configs, "retrained %u configurations, continued %u",
+                  res2.configs, res.configs);
+    /* Over the same configurations (configs, no epoch budget) retraining picks the same,
+     * and every rung reports the same configurations with the same scores, bit for bit. */
+    ap2 = small_auto();
+    ap2.max_memory = 1;
+    ap2.epoch_budget = 0;
+    ap2.configs = res.configs;
+    rungs_seen seen2;
+    memset(&seen2, 0, sizeof seen2);
+    seen2.in_order = 1;
+    ap2.space.on_trial = on_rung_trial;
+    ap2.space.ctx = &seen2;
+    ck_assert_int_eq(hogmf_auto_search(tr, va, 1, &ap2, &res2, &err), HOGMF_OK);
+    ck_assert(!res2.continued && res2.configs == res.configs && res2.rungs == res.rungs);
+    for (uint32_t i = 0; i < res.rungs; i++) {
+        ck_assert_uint_eq(seen2.count[i], seen.count[i]);
+        for (uint32_t j = 0; j < seen.count[i]; j++)
+            ck_assert_msg(seen2.index[i][j] == seen.index[i][j] &&
+                              seen2.rmse[i][j] == seen.rmse[i][j] &&
+                              seen2.epochs[i][j] == seen.epochs[i][j],
+                          "rung %u: retrained configuration %u %.9f, continued %u %.9f", i + 1,
+                          seen2.index[i][j] + 1, seen2.rmse[i][j], seen.index[i][j] + 1,
+                          seen.rmse[i][j]);
+    }
     ck_assert_msg(res2.best.index == res.best.index && res2.best.valid_rmse == res.best.valid_rmse &&
                       res2.best.best_epoch == res.best.best_epoch,
                   "retrained: configuration %u %.9f; continued: %u %.9f", res2.best.index + 1,
                   res2.best.valid_rmse, res.best.index + 1, res.best.valid_rmse);
+    hogmf_ratings_free(&train);
+    hogmf_ratings_free(&valid);
+}
+END_TEST
+
+/* Whether two models hold the same biases and factors, bit for bit. */
+static int same_model(const hogmf_model *a, const hogmf_model *b)
+{
+    return a->m == b->m && a->n == b->n && a->stride == b->stride && a->mu == b->mu &&
+           !memcmp(a->bu, b->bu, a->m * sizeof *a->bu) &&
+           !memcmp(a->bi, b->bi, a->n * sizeof *a->bi) &&
+           !memcmp(a->P, b->P, (size_t)a->m * a->stride * sizeof *a->P) &&
+           !memcmp(a->Q, b->Q, (size_t)a->n * a->stride * sizeof *a->Q);
+}
+
+START_TEST(test_auto_continuing_equals_retraining)
+{
+    /* What sh_run relies on, under the defaults' AdaGrad schedule (per-row accumulators,
+     * baseline biases): a trainer continued from 2 to 6 epochs, as a kept configuration is,
+     * and a fresh one run 6 epochs on a fresh copy of the ratings, as a retrained one is,
+     * score every epoch alike and end with the same model bit for bit; and so does
+     * hogmf_train with epochs = 6 (the winner's final training: its epochs field differs). */
+    hogmf_ratings train, valid;
+    planted(&train, &valid);
+    hogmf_params p = small_auto().space.base;
+    ck_assert_int_eq(p.schedule_lr, HOGMF_LR_ADAGRAD);
+    hogmf_ratings work[3];
+    hogmf_trainer *t[2] = {NULL, NULL};
+    hogmf_error err = {0};
+    for (int w = 0; w < 3; w++) {
+        work[w] = train;
+        work[w].data = malloc(train.nnz * sizeof *train.data);
+        ck_assert(work[w].data);
+        memcpy(work[w].data, train.data, train.nnz * sizeof *train.data);
+    }
+    double rmse[2][6];
+    for (int w = 0; w < 2; w++) {
+        ck_assert_int_eq(hogmf_trainer_new(&work[w], &valid, &p, &t[w], &err), HOGMF_OK);
+        /* w = 0 stops after the first rung's 2 epochs and goes on later; w = 1 runs through. */
+        for (int e = 0; e < (w ? 6 : 2); e++) {
+            hogmf_epoch_stats es;
+            ck_assert_int_eq(hogmf_trainer_epoch(t[w], &es, &err), HOGMF_OK);
+            rmse[w][e] = es.valid_rmse;
+        }
+    }
+    for (int e = 2; e < 6; e++) {
+        hogmf_epoch_stats es;
+        ck_assert_int_eq(hogmf_trainer_epoch(t[0], &es, &err), HOGMF_OK);
+        rmse[0][e] = es.valid_rmse;
+    }
+    for (int e = 0; e < 6; e++)
+        ck_assert_msg(rmse[0][e] == rmse[1][e], "epoch %d: continued %.9f, fresh %.9f", e + 1,
+                      rmse[0][e], rmse[1][e]);
+    ck_assert(rmse[0][5] < rmse[0][0]); /* it learned something */
+    ck_assert(same_model(hogmf_trainer_model(t[0]), hogmf_trainer_model(t[1])));
+    p.epochs = 6;
+    hogmf_model *m = NULL;
+    ck_assert_int_eq(hogmf_train(&work[2], &valid, &p, &m, &err), HOGMF_OK);
+    ck_assert(m->valid_rmse == rmse[0][5]);
+    ck_assert(same_model(m, hogmf_trainer_model(t[0])));
+    hogmf_model_free(&m);
+    for (int w = 0; w < 2; w++)
+        hogmf_trainer_free(&t[w]);
+    for (int w = 0; w < 3; w++)
+        free(work[w].data);
     hogmf_ratings_free(&train);
     hogmf_ratings_free(&valid);
 }
@@ -417,8 +515,8 @@ START_TEST(test_auto_budget_and_threads)
     hogmf_ratings empty = {0};
     const hogmf_ratings *va0[] = {&empty};
     ck_assert_int_eq(hogmf_auto_search(tr, va0, 1, &ap, &two, &err), HOGMF_ERR_INVALID);
-    ap.space.base.lr = 50; /* every configuration diverges */
-    ap.space.lr_min = ap.space.lr_max = 50;
+    ap.space.base.lr = 50; /* every configuration diverges (AdaGrad's range pinned) */
+    ap.space.adagrad_lr_min = ap.space.adagrad_lr_max = 50;
     ck_assert_int_eq(hogmf_auto_search(tr, va, 1, &ap, &two, &err), HOGMF_ERR_DIVERGED);
     hogmf_ratings_free(&train);
     hogmf_ratings_free(&valid);
@@ -497,6 +595,7 @@ Suite *tune_suite(void)
     tcase_add_test(tc, test_tune_folds_and_refusals);
     tcase_add_test(tc, test_tune_rates_per_schedule);
     tcase_add_test(tc, test_auto_keeps_the_best_third);
+    tcase_add_test(tc, test_auto_continuing_equals_retraining);
     tcase_add_test(tc, test_auto_budget_and_threads);
     tcase_add_test(tc, test_auto_beats_a_poor_start);
     suite_add_tcase(s, tc);

@@ -53,9 +53,15 @@ void cli_auto_command(char *buf, size_t cap, const hogmf_params *p, const char *
         len += (size_t)snprintf(buf + len, cap - len, " --tol %.17g", p->tol);
     if (p->patience != d.patience && len < cap)
         len += (size_t)snprintf(buf + len, cap - len, " --patience %u", p->patience);
+    /* Recorded in the model file though only the decay schedule uses it. */
+    if (p->schedule_lr != HOGMF_LR_DECAY && p->lr_decay != d.lr_decay && len < cap)
+        len += (size_t)snprintf(buf + len, cap - len, " --lr-decay %.4g", (double)p->lr_decay);
     if (valid_path && len < cap) {
         len += (size_t)snprintf(buf + len, cap - len, " --validate");
         cli_shell_append(buf, cap, valid_path);
+    } else if (len < cap) {
+        /* The winner trains on all the ratings: not the default hold-out of train. */
+        len += (size_t)snprintf(buf + len, cap - len, " --holdout 0");
     }
     len = strlen(buf);
     if (len < cap)
