@@ -235,6 +235,8 @@ hogmf_status hogmf_trainer_new(hogmf_ratings *train, const hogmf_ratings *valid,
     }
     memcpy(model->user_ids, train->user_ids, (size_t)train->m * sizeof(uint32_t));
     memcpy(model->item_ids, train->item_ids, (size_t)train->n * sizeof(uint32_t));
+    model->user_names = hogmf_names_ref(train->user_names); /* string ids: codes as the set's */
+    model->item_names = hogmf_names_ref(train->item_names);
     hogmf__idmap_free(model->umap);
     hogmf__idmap_free(model->imap);
     model->umap = hogmf__idmap_from_ids(model->user_ids, model->m);
