@@ -440,10 +440,6 @@ static hogmf_status parse_record(parser *ps, const char *s, size_t len, const ch
             (st = parse_name(ps, "item id", out->item_names, f[ci], fl[ci], &iid)) != HOGMF_OK)
             return st;
     } else {
-        const char *expect = ps->opts.ids == HOGMF_IDS_AUTO
-                                 ? "a non-negative integer id like the first line's "
-                                   "(--ids string reads string ids)"
-                                 : "a non-negative integer id";
         for (int side = 0; side < 2; side++) {
             const char *fs = f[side ? ci : cu];
             size_t fn = fl[side ? ci : cu];
@@ -452,8 +448,16 @@ static hogmf_status parse_record(parser *ps, const char *s, size_t len, const ch
             size_t j = fn > 0 && fs[0] == '+' ? 1 : 0;
             while (j < fn && is_digit(fs[j]))
                 j++;
-            if (fn > 0 && j < fn && !(fs[0] == '-' && fn > 1 && is_digit(fs[1])))
-                return bad_field(ps, what, expect, fs, fn);
+            if (fn > 0 && j < fn && !(fs[0] == '-' && fn > 1 && is_digit(fs[1]))) {
+                st = bad_field(ps, what, "a non-negative integer id", fs, fn);
+                if (ps->opts.ids == HOGMF_IDS_AUTO && ps->err) { /* detected from line 1 */
+                    size_t at = strlen(ps->err->msg);
+                    snprintf(ps->err->msg + at, sizeof ps->err->msg - at,
+                             " (the first line's ids were numbers; --ids string reads every "
+                             "id as a string)");
+                }
+                return st;
+            }
             if ((st = parse_id(ps, what, fs, fn, id)) != HOGMF_OK)
                 return st;
         }
