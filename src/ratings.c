@@ -44,6 +44,20 @@ int hogmf_ids_parse(const char *name, hogmf_ids *out)
     return -1;
 }
 
+/* A --columns error: the message in err, -1. */
+static int columns_fail(hogmf_error *err, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static int columns_fail(hogmf_error *err, const char *fmt, ...)
+{
+    char msg[sizeof err->msg];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    hogmf__fail(err, HOGMF_ERR_INVALID, 0, "%s", msg);
+    return -1;
+}
+
 int hogmf_read_options_columns(hogmf_read_options *opts, char *spec, hogmf_error *err)
 {
     static const char *const slot[] = {"user", "item", "rating", "timestamp"};
@@ -53,27 +67,26 @@ int hogmf_read_options_columns(hogmf_read_options *opts, char *spec, hogmf_error
         if (comma)
             *comma = '\0';
         if (c == 4)
-            return hogmf__fail(err, HOGMF_ERR_INVALID, 0,
-                               "--columns: expected USER,ITEM,RATING[,TIMESTAMP], found more");
+            return columns_fail(err, "--columns: expected USER,ITEM,RATING[,TIMESTAMP], found more");
         opts->columns[c] = -1;
         opts->column_names[c] = NULL;
         char *end;
         if (!strcmp(tok, "-")) {
             if (c < 2)
-                return hogmf__fail(err, HOGMF_ERR_INVALID, 0,
+                return columns_fail(err,
                                    "--columns: the %s column is required", slot[c]);
         } else if (*tok >= '0' && *tok <= '9') {
             errno = 0;
             unsigned long v = strtoul(tok, &end, 10);
             if (*end || errno || v < 1 || v > MAX_FIELDS - 1)
-                return hogmf__fail(err, HOGMF_ERR_INVALID, 0,
+                return columns_fail(err,
                                    "--columns: %s: expected a column number 1..%d or a header "
                                    "name, found '%s'", slot[c], MAX_FIELDS - 1, tok);
             opts->columns[c] = (int)v - 1;
         } else if (*tok) {
             opts->column_names[c] = tok;
         } else {
-            return hogmf__fail(err, HOGMF_ERR_INVALID, 0, "--columns: %s: empty column",
+            return columns_fail(err, "--columns: %s: empty column",
                                slot[c]);
         }
         if (!comma)
@@ -81,7 +94,7 @@ int hogmf_read_options_columns(hogmf_read_options *opts, char *spec, hogmf_error
         tok = comma + 1;
     }
     if (c < 1)
-        return hogmf__fail(err, HOGMF_ERR_INVALID, 0,
+        return columns_fail(err,
                            "--columns: expected USER,ITEM,RATING[,TIMESTAMP]");
     for (c++; c < 4; c++) {
         opts->columns[c] = -1;

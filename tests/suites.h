@@ -24,6 +24,7 @@ Suite *foldin_suite(void);  /* check_foldin.c: ridge fold-in, its file, the mode
 Suite *recommend_suite(void); /* check_recommend.c: top-N against brute force, seen lists */
 Suite *dense_suite(void);   /* check_dense.c: dense matrices read and written (impute) */
 Suite *tune_suite(void);    /* check_tune.c: the search, reproducible best trial */
+Suite *names_suite(void);   /* check_names.c: string ids, sets from arrays, --columns */
 
 /* Path of a fixture: $HOGMF_FIXTURES/name (default "fixtures/name"); static buffer. */
 const char *fixture(const char *name);
