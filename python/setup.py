@@ -47,7 +47,10 @@ ext = Extension(
     define_macros=[("_GNU_SOURCE", None)],
     # The Makefile's ALL_CFLAGS (minus its warnings): the trainer's floating point must match
     # the CLI's for bit-identical models.
+    # Hidden visibility and no interposition: calls inside the library stay direct, as in the
+    # CLI's static link (only PyInit__hogmf is exported).
     extra_compile_args=["-std=c11", "-O3", "-ffp-contract=fast", "-fno-math-errno", "-fopenmp",
+                        "-fvisibility=hidden", "-fno-semantic-interposition",
                         "-Wno-unknown-pragmas", "-Wno-missing-field-initializers"]
     + hwloc_cflags,
     extra_link_args=["-fopenmp"] + hwloc_libs + ["-lz", "-lm"],

@@ -538,8 +538,9 @@ static int header_line(parser *ps, const char **f, const size_t *fl, int nf)
     if (ps->opts.ids == HOGMF_IDS_NUMERIC)
         return looks_like_header(f[0], fl[0]);
     int cr = ps->custom ? ps->col[2] : 2;
-    if (cr < 0 || cr >= nf || cr >= MAX_FIELDS)
-        return looks_like_header(f[0], fl[0]);
+    if (cr < 0 || cr >= nf || cr >= MAX_FIELDS) /* no rating to tell by: string ids have no
+                                                  * header line then (name it with --columns) */
+        return ps->opts.ids == HOGMF_IDS_STRING ? 0 : looks_like_header(f[0], fl[0]);
     return fl[cr] == 0 || looks_like_header(f[cr], fl[cr]);
 }
 

@@ -72,13 +72,6 @@ static PyObject *wrap_model(hogmf_model *model)
 
 /* ---------------------------------------------------------------- ids from arrays */
 
-/* What kind of ids an array holds: 0 integers, 1 strings (unicode, bytes or objects). */
-static int is_string_array(PyArrayObject *a)
-{
-    int t = PyArray_TYPE(a);
-    return t == NPY_UNICODE || t == NPY_STRING || t == NPY_OBJECT;
-}
-
 static int is_int_array(PyArrayObject *a)
 {
     return PyArray_ISINTEGER(a) || PyArray_ISBOOL(a);
