@@ -203,14 +203,13 @@ hogmf_status hogmf_ratings_from_dense(const float *x, const unsigned char *mask,
                                       uint32_t n, hogmf_ratings *out, hogmf_error *err);
 
 /* Builds a ratings set from arrays, as hogmf_ratings_read builds one from a file with the
- * same lines in the same order: users[j], items[j] are original numeric ids (below
- * 2^32 - 1), numbered densely in order of first appearance; a repeated (user, item) pair
+ * same lines in the same order: users[j], items[j] are original numeric ids, numbered densely in order of first appearance; a repeated (user, item) pair
  * keeps its last rating (counted in duplicates); timestamps (may be NULL) are checked for
  * being finite and not stored, as the reader does. format is HOGMF_FORMAT_AUTO, bytes 0.
  * With user_names (item_names) not NULL the ids are codes into that table (string ids);
  * the set takes a reference. Returns HOGMF_OK; HOGMF_ERR_EMPTY (nnz == 0);
- * HOGMF_ERR_INVALID with "ratings[J]: ..." for a non-finite rating or timestamp or an id
- * out of range; HOGMF_ERR_NOMEM. */
+ * HOGMF_ERR_INVALID with "ratings[J]: ..." for a non-finite rating or timestamp or (string
+ * ids) a code not in the table; HOGMF_ERR_NOMEM. */
 hogmf_status hogmf_ratings_from_arrays(const uint32_t *users, const uint32_t *items,
                                        const float *ratings, const double *timestamps,
                                        size_t nnz, hogmf_names *user_names,

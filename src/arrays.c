@@ -75,13 +75,9 @@ static int intern(hogmf_idmap *map, uint32_t **ids, uint32_t *count, uint32_t *c
 static hogmf_status bad_id(hogmf_error *err, size_t j, const char *what, uint32_t id,
                            const hogmf_names *t)
 {
-    if (t)
-        return hogmf__fail(err, HOGMF_ERR_INVALID, 0,
-                           "ratings[%zu]: %s: expected a code of the name table (below %u), "
-                           "found %u", j, what, hogmf_names_count(t), id);
     return hogmf__fail(err, HOGMF_ERR_INVALID, 0,
-                       "ratings[%zu]: %s: expected an id below 4294967295, found %u", j, what,
-                       id);
+                       "ratings[%zu]: %s: expected a code of the name table (below %u), "
+                       "found %u", j, what, hogmf_names_count(t), id);
 }
 
 hogmf_status hogmf_builder_add(hogmf_builder *b, uint32_t user, uint32_t item, float r,
@@ -89,9 +85,9 @@ hogmf_status hogmf_builder_add(hogmf_builder *b, uint32_t user, uint32_t item, f
 {
     size_t j = b->calls++;
     hogmf_ratings *s = &b->r;
-    if (user == HOGMF_UNKNOWN || (s->user_names && user >= hogmf_names_count(s->user_names)))
+    if (s->user_names && user >= hogmf_names_count(s->user_names))
         return bad_id(err, j, "user id", user, s->user_names);
-    if (item == HOGMF_UNKNOWN || (s->item_names && item >= hogmf_names_count(s->item_names)))
+    if (s->item_names && item >= hogmf_names_count(s->item_names))
         return bad_id(err, j, "item id", item, s->item_names);
     if (!isfinite(r))
         return hogmf__fail(err, HOGMF_ERR_INVALID, 0,

@@ -5,7 +5,7 @@
     model.predict(users, items)           # a NumPy array
     model.recommend(user, n=10, exclude=items_seen)
 
-Ids may be any integers (0 .. 2**32 - 2) or strings (NumPy or pandas columns of str or
+Ids may be any integers (0 .. 2**32 - 1) or strings (NumPy or pandas columns of str or
 object); string ids are kept in the model and its file, as `hogmf train --ids string` does.
 Keyword names follow the CLI's long options (`--reg-bias` is `reg_bias`); every default comes
 from the C library's hogmf_params_default() when MF is created, so the CLI and Python agree.

@@ -100,8 +100,8 @@ static int int_id(PyArrayObject *a, npy_intp j, const char *what, uint32_t *out)
         PyErr_Format(PyExc_TypeError, "%s: expected integer or string ids", what);
         return -1;
     }
-    if (neg || uv >= 0xFFFFFFFFull) {
-        PyErr_Format(PyExc_ValueError, "%s[%zd]: expected an id from 0 to 4294967294, found %s%llu",
+    if (neg || uv > 0xFFFFFFFFull) {
+        PyErr_Format(PyExc_ValueError, "%s[%zd]: expected an id from 0 to 4294967295, found %s%llu",
                      what, (Py_ssize_t)j, neg ? "-" : "", neg ? (unsigned long long)-v : uv);
         return -1;
     }
