@@ -229,9 +229,13 @@ PY_LIB := $(CURDIR)/$(BUILD)/python/lib
 .PHONY: check-python python
 test: check-python
 
+# The extension is built with Python's own compiler settings: not with a sanitizer's CC or
+# CFLAGS from `make asan` (an uninstrumented interpreter cannot load an instrumented module).
 python:
-	$(Q)cd python && $(PYTHON) setup.py -q build --build-base $(CURDIR)/$(BUILD)/python \
-	    --build-lib $(PY_LIB) >/dev/null
+	$(Q)mkdir -p $(BUILD)/python && cd python && \
+	    env -u CC -u CFLAGS -u LDFLAGS -u CPPFLAGS -u LDSHARED $(PYTHON) setup.py -q build \
+	    --build-base $(CURDIR)/$(BUILD)/python --build-lib $(PY_LIB) \
+	    >$(CURDIR)/$(BUILD)/python/build.log 2>&1 || { cat $(CURDIR)/$(BUILD)/python/build.log; exit 1; }
 
 check-python: $(BIN)
 	$(Q)missing=$$($(PYTHON) scripts/python-missing.py 2>/dev/null || echo "$(PYTHON)"); \

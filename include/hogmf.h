@@ -625,6 +625,25 @@ hogmf_status hogmf_dense_write(const char *path, const float *x, const unsigned 
                                hogmf_error *err);
 void hogmf_dense_free(hogmf_dense *d);
 
+/* Completing a dense matrix (impute.c; `hogmf impute` and the Python package). The training
+ * defaults for small matrices: k = 1, 2000 epochs at a constant lr 0.05, regularisation
+ * 0.001, init_sd 0.1, no early stopping, one thread. */
+hogmf_params hogmf_impute_params_default(void);
+
+/* The k candidates hogmf_impute_choose_k tries, in order. */
+#define HOGMF_IMPUTE_KS 8
+extern const uint32_t hogmf_impute_ks[HOGMF_IMPUTE_KS]; /* 1, 2, 3, 4, 6, 8, 12, 16 */
+
+/* Picks k among hogmf_impute_ks (those at most min(m, n)) by the mean RMSE of 5-fold
+ * cross-validation of the known cells (fewer folds with fewer than 5 cells; seeded by
+ * p->seed), each fold trained with p but k. Sets *k (p->k when fewer than 2 cells), rmse[j]
+ * for candidate j (NAN: not tried, INFINITY: diverged, skipped) and *folds (0: not tried).
+ * Returns HOGMF_OK, or the status of a fold that failed other than by diverging. */
+hogmf_status hogmf_impute_choose_k(const hogmf_ratings *known, uint32_t m, uint32_t n,
+                                   const hogmf_params *p, uint32_t *k,
+                                   double rmse[HOGMF_IMPUTE_KS], uint32_t *folds,
+                                   hogmf_error *err);
+
 /* ---------------------------------------------------------------- tuning (tune.c) */
 
 /* One tuning trial: the parameters tried and the result on the validation set. */

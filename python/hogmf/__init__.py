@@ -20,12 +20,6 @@ from ._hogmf import HogmfError
 __all__ = ["MF", "HogmfError", "impute", "load", "defaults", "__version__"]
 __version__ = _hogmf.version
 
-# The keyword arguments of MF, in the CLI's order; "reg" and "l1" set several at once.
-_PARAMS = ("k", "epochs", "lr", "schedule_lr", "lr_decay", "reg_bias", "reg_p", "reg_q",
-           "l1_p", "l1_q", "nonneg", "init_sd", "threads", "seed", "tol", "patience",
-           "order", "schedule", "pin", "diverge_factor")
-
-
 def defaults():
     """The library's default training parameters (hogmf_params_default()) as a dict."""
     return _hogmf.params_default()
@@ -209,10 +203,12 @@ def load(path):
 
 def impute(matrix, missing=np.nan, **params):
     """Fills the missing cells of a dense matrix with predictions of a model trained on the
-    known ones (what `hogmf impute` does). missing: NaN (the default), a sentinel value, or a
-    boolean mask that is True where a cell is missing. params: MF's keywords; as the CLI's
-    impute, the defaults suit small matrices (k=1, epochs=2000, lr=0.05, reg=0.001,
-    init_sd=0.1, constant rate, one thread) unless given. Returns a new float32 array."""
+    known ones, as `hogmf impute` does. missing: NaN (the default), a sentinel value, or a
+    boolean mask that is True where a cell is missing. params: MF's keywords, starting from
+    the library's defaults for small matrices (hogmf_impute_params_default: 2000 epochs of a
+    constant lr 0.05, reg 0.001, one thread); without k, k is chosen among 1, 2, 3, 4, 6, 8,
+    12, 16 by 5-fold cross-validation of the known cells (hogmf_impute_choose_k). Returns a
+    new float32 array; the MF it used is in impute.last (its k in .params["k"])."""
     x = np.array(matrix, dtype=np.float32)  # a copy: the result
     if x.ndim != 2:
         raise ValueError("matrix: expected a 2-d array")
@@ -226,11 +222,19 @@ def impute(matrix, missing=np.nan, **params):
         unknown = (x == np.float32(missing)) | np.isnan(x)
     if unknown.all():
         raise HogmfError("impute: no known cell to learn from")
-    p = dict(k=1, epochs=2000, lr=0.05, reg=0.001, init_sd=0.1, schedule_lr="constant",
-             lr_decay=0.0, patience=0, threads=1)
-    p.update(params)
-    mf = MF(**p)
-    mf.fit_matrix(np.where(unknown, np.float32(0), x), mask=~unknown)
+    known = np.where(unknown, np.float32(0), x)
+    mf = MF(**params)
+    base = _hogmf.impute_params_default()
+    for key, value in base.items():  # the impute defaults where the caller gave nothing
+        implied = (key.startswith("reg_") and "reg" in params) or \
+            (key.startswith("l1_") and "l1" in params) or \
+            (key == "schedule_lr" and "lr_decay" in params)
+        if key not in params and not implied:
+            mf.params[key] = value
+    if "k" not in params:
+        mf.params["k"], _ = _hogmf.choose_k(known, (~unknown).astype(np.uint8), mf.params)
+    mf.fit_matrix(known, mask=~unknown)
+    impute.last = mf
     rows, cols = np.nonzero(unknown)
     x[rows, cols] = mf.model.predict(rows.astype(np.uint32), cols.astype(np.uint32))
     return x

@@ -567,6 +567,72 @@ done:
     return result;
 }
 
+static PyObject *py_impute_params_default(PyObject *self, PyObject *args)
+{
+    (void)self;
+    (void)args;
+    hogmf_params p = hogmf_impute_params_default();
+    return params_to_dict(&p);
+}
+
+/* choose_k(x float32 m x n, mask uint8 m x n, params) -> (k, [(k, rmse), ...]): the
+ * library's choice of k for a dense matrix (hogmf_impute_choose_k), as `hogmf impute`. */
+static PyObject *py_choose_k(PyObject *self, PyObject *args)
+{
+    (void)self;
+    PyObject *xo, *mo, *pd;
+    if (!PyArg_ParseTuple(args, "OOO", &xo, &mo, &pd))
+        return NULL;
+    hogmf_params p;
+    if (dict_to_params(pd, &p) < 0)
+        return NULL;
+    PyArrayObject *x = (PyArrayObject *)PyArray_FROM_OTF(xo, NPY_FLOAT, NPY_ARRAY_IN_ARRAY);
+    PyArrayObject *mk = x ? (PyArrayObject *)PyArray_FROM_OTF(mo, NPY_UINT8, NPY_ARRAY_IN_ARRAY)
+                          : NULL;
+    hogmf_ratings known = {0};
+    hogmf_error err = {0};
+    PyObject *result = NULL;
+    if (!mk)
+        goto done;
+    if (PyArray_NDIM(x) != 2 || PyArray_NDIM(mk) != 2 || PyArray_DIM(x, 0) != PyArray_DIM(mk, 0) ||
+        PyArray_DIM(x, 1) != PyArray_DIM(mk, 1) || PyArray_DIM(x, 0) >= UINT32_MAX ||
+        PyArray_DIM(x, 1) >= UINT32_MAX) {
+        PyErr_SetString(PyExc_ValueError, "matrix and mask: expected two 2-d arrays of one shape");
+        goto done;
+    }
+    uint32_t m = (uint32_t)PyArray_DIM(x, 0), n = (uint32_t)PyArray_DIM(x, 1), k, folds;
+    double rmse[HOGMF_IMPUTE_KS];
+    if (hogmf_ratings_from_dense(PyArray_DATA(x), PyArray_DATA(mk), m, n, &known, &err) !=
+        HOGMF_OK) {
+        raise_err(&err);
+        goto done;
+    }
+    hogmf_status st;
+    Py_BEGIN_ALLOW_THREADS
+    st = hogmf_impute_choose_k(&known, m, n, &p, &k, rmse, &folds, &err);
+    Py_END_ALLOW_THREADS
+    if (st != HOGMF_OK) {
+        raise_err(&err);
+        goto done;
+    }
+    PyObject *tried = PyList_New(0);
+    for (int j = 0; tried && j < HOGMF_IMPUTE_KS; j++) {
+        if (isnan(rmse[j]))
+            continue;
+        PyObject *pair = Py_BuildValue("(Id)", hogmf_impute_ks[j], rmse[j]);
+        if (!pair || PyList_Append(tried, pair) < 0)
+            Py_CLEAR(tried);
+        Py_XDECREF(pair);
+    }
+    if (tried)
+        result = Py_BuildValue("(IN)", k, tried);
+done:
+    hogmf_ratings_free(&known);
+    Py_XDECREF(x);
+    Py_XDECREF(mk);
+    return result;
+}
+
 static PyObject *py_load(PyObject *self, PyObject *args)
 {
     (void)self;
@@ -909,6 +975,9 @@ static PyMethodDef module_methods[] = {
     {"train", py_train, METH_VARARGS, "train from id and rating arrays"},
     {"train_dense", py_train_dense, METH_VARARGS, "train on a dense matrix's known cells"},
     {"load", py_load, METH_VARARGS, "load(path): a model file"},
+    {"impute_params_default", py_impute_params_default, METH_NOARGS,
+     "hogmf_impute_params_default() as a dict"},
+    {"choose_k", py_choose_k, METH_VARARGS, "k for a dense matrix by cross-validation"},
     {NULL, NULL, 0, NULL}};
 
 static struct PyModuleDef module_def = {PyModuleDef_HEAD_INIT, "_hogmf",

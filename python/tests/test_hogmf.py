@@ -244,6 +244,13 @@ def test_impute_matches_the_cli(tmp_path):
     ref = np.loadtxt(tmp_path / "out.csv", delimiter=",")
     got = hogmf.impute(np.where(missing, np.nan, x), k=1)
     np.testing.assert_allclose(got, ref, rtol=1e-7)
+    # Without k both choose it by the library's cross-validation: the same k, the same cells.
+    run = subprocess.run([HOGMF, "impute", "--digits", "9", "-o", str(tmp_path / "out2.csv"),
+                          str(tmp_path / "m.csv")], check=True, capture_output=True, text=True)
+    k_cli = int(re.search(r"\(k=(\d+)\)", run.stderr).group(1))
+    got = hogmf.impute(np.where(missing, np.nan, x))
+    assert hogmf.impute.last.params["k"] == k_cli
+    np.testing.assert_allclose(got, np.loadtxt(tmp_path / "out2.csv", delimiter=","), rtol=1e-7)
 
 
 def test_fit_matrix_and_mask():
