@@ -58,13 +58,17 @@ while [ "$rep" -le "$REPS" ]; do
     cr=$(field 'Maximum resident set size (kbytes)' "$TMP/cli.time")
     pr=$(field 'Maximum resident set size (kbytes)' "$TMP/py.time")
     pf=$(sed -n 's/^fit_seconds //p' "$TMP/py.time")
-    echo "rep $rep: cli ${cw}s ${cr}KB  python ${pw}s ${pr}KB (fit ${pf}s)"
-    echo "$cw $pw $cr $pr" >>"$TMP/runs"
+    # CPU seconds (user + system): on a shared machine they move less than wall time.
+    cc=$(awk -F': ' '/User time|System time/ { s += $2 } END { print s }' "$TMP/cli.time")
+    pc=$(awk -F': ' '/User time|System time/ { s += $2 } END { print s }' "$TMP/py.time")
+    echo "rep $rep: cli ${cw}s ${cc}s-cpu ${cr}KB  python ${pw}s ${pc}s-cpu ${pr}KB (fit ${pf}s)"
+    echo "$cw $pw $cr $pr $cc $pc" >>"$TMP/runs"
     rep=$((rep + 1))
 done
 med() { sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 cw=$(awk '{ print $1 }' "$TMP/runs" | med); pw=$(awk '{ print $2 }' "$TMP/runs" | med)
 cr=$(awk '{ print $3 }' "$TMP/runs" | med); pr=$(awk '{ print $4 }' "$TMP/runs" | med)
-echo "median: cli ${cw}s ${cr}KB  python ${pw}s ${pr}KB"
-awk -v cw="$cw" -v pw="$pw" -v cr="$cr" -v pr="$pr" \
-    'BEGIN { printf "ratio python/cli: time %.3f  peak RSS %.3f\n", pw / cw, pr / cr }'
+cc=$(awk '{ print $5 }' "$TMP/runs" | med); pc=$(awk '{ print $6 }' "$TMP/runs" | med)
+echo "median: cli ${cw}s ${cc}s-cpu ${cr}KB  python ${pw}s ${pc}s-cpu ${pr}KB"
+awk -v cw="$cw" -v pw="$pw" -v cr="$cr" -v pr="$pr" -v cc="$cc" -v pc="$pc" \
+    'BEGIN { printf "ratio python/cli: wall %.3f  cpu %.3f  peak RSS %.3f\n", pw / cw, pc / cc, pr / cr }'

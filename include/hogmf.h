@@ -142,10 +142,10 @@ typedef struct hogmf_read_options {
      * the codes the model was trained with; new names are added), else in new ones. The set
      * takes a reference. Ignored for numeric ids. */
     hogmf_names *user_names, *item_names;
-    /* 0-based columns of the user, item, rating and timestamp fields (-1: no timestamp;
-     * rating -1 only with allow_no_rating); other columns are skipped. All -1 (the default):
-     * user, item, rating[, timestamp] and nothing more. Columns named in a header line are
-     * set by hogmf_read_options_columns. */
+    /* 1-based columns of the user, item, rating and timestamp fields (0: none; no rating
+     * only with allow_no_rating); other columns are skipped. All 0 (the default, and a
+     * zeroed struct): user, item, rating[, timestamp] and nothing more. Columns named in a
+     * header line are set by hogmf_read_options_columns. */
     int columns[4];
     const char *column_names[4]; /* header names to find in the first line, or NULL (owned by
                                   * the caller); a name overrides the column of its slot */
@@ -236,7 +236,8 @@ hogmf_status hogmf_ratings_split(const hogmf_ratings *src, double test_fraction,
                                  hogmf_ratings *train, hogmf_ratings *test, hogmf_error *err);
 
 /* Writes a ratings set as text in the given format (AUTO means the set's own format), with
- * original ids; atomically (temporary file, fsync, rename). */
+ * original ids (string ids as their names, except in the LIBMF format, whose ids are numbers:
+ * their codes); atomically (temporary file, fsync, rename). */
 hogmf_status hogmf_ratings_write(const hogmf_ratings *r, const char *path, hogmf_format format,
                                  hogmf_error *err);
 
@@ -483,7 +484,9 @@ hogmf_status hogmf_checkpoint_inspect(const char *path, hogmf_checkpoint_info *o
 uint64_t hogmf_estimate_memory(uint64_t nnz, uint32_t m, uint32_t n, uint64_t valid_nnz,
                                const hogmf_params *params);
 
-/* Masked evaluation of a model on a ratings set (ids translated through the model's maps).
+/* Masked evaluation of a model on a ratings set (ids translated through the model's maps;
+ * with string ids, read the set with the model's name tables in hogmf_read_options so that
+ * its codes are the model's).
  * Fills rmse and mae (either pointer may be NULL) and the count of ratings whose user or
  * item is unknown to the model. threads as in hogmf_params. Returns HOGMF_OK or
  * HOGMF_ERR_EMPTY / HOGMF_ERR_NOMEM. */

@@ -68,7 +68,7 @@ int hogmf_read_options_columns(hogmf_read_options *opts, char *spec, hogmf_error
             *comma = '\0';
         if (c == 4)
             return columns_fail(err, "--columns: expected USER,ITEM,RATING[,TIMESTAMP], found more");
-        opts->columns[c] = -1;
+        opts->columns[c] = 0;
         opts->column_names[c] = NULL;
         char *end;
         if (!strcmp(tok, "-")) {
@@ -82,7 +82,7 @@ int hogmf_read_options_columns(hogmf_read_options *opts, char *spec, hogmf_error
                 return columns_fail(err,
                                    "--columns: %s: expected a column number 1..%d or a header "
                                    "name, found '%s'", slot[c], MAX_FIELDS - 1, tok);
-            opts->columns[c] = (int)v - 1;
+            opts->columns[c] = (int)v;
         } else if (*tok) {
             opts->column_names[c] = tok;
         } else {
@@ -97,7 +97,7 @@ int hogmf_read_options_columns(hogmf_read_options *opts, char *spec, hogmf_error
         return columns_fail(err,
                            "--columns: expected USER,ITEM,RATING[,TIMESTAMP]");
     for (c++; c < 4; c++) {
-        opts->columns[c] = -1;
+        opts->columns[c] = 0;
         opts->column_names[c] = NULL;
     }
     return 0;
@@ -110,7 +110,7 @@ const char *hogmf_format_name(hogmf_format format)
 
 hogmf_read_options hogmf_read_options_default(void)
 {
-    hogmf_read_options o = {.format = HOGMF_FORMAT_AUTO, .columns = {-1, -1, -1, -1}};
+    hogmf_read_options o = {.format = HOGMF_FORMAT_AUTO};
     return o;
 }
 
@@ -836,11 +836,11 @@ static hogmf_status parser_init(parser *ps, const char *name, const hogmf_read_o
      * header line). */
     int named = 0;
     for (int c = 0; c < 4; c++) {
-        ps->col[c] = ps->opts.columns[c];
+        ps->col[c] = ps->opts.columns[c] - 1; /* 0-based; -1: none */
         named |= ps->opts.column_names[c] != NULL;
-        if (ps->col[c] >= MAX_FIELDS - 1)
-            return hogmf__fail(err, HOGMF_ERR_INVALID, 0, "%s: --columns: column %d is past "
-                               "the last one read (%d)", name, ps->col[c] + 1, MAX_FIELDS - 1);
+        if (ps->opts.columns[c] < 0 || ps->col[c] >= MAX_FIELDS - 1)
+            return hogmf__fail(err, HOGMF_ERR_INVALID, 0, "%s: --columns: column %d is out of "
+                               "range 1..%d", name, ps->opts.columns[c], MAX_FIELDS - 1);
     }
     ps->custom = named || ps->col[0] >= 0 || ps->col[1] >= 0 || ps->col[2] >= 0 || ps->col[3] >= 0;
     if (ps->custom) {
@@ -1441,12 +1441,17 @@ hogmf_status hogmf_ratings_write(const hogmf_ratings *r, const char *path, hogmf
         return st;
     if (format == HOGMF_FORMAT_CSV)
         hogmf__out_write(&f, "user,item,rating\n", 17);
+    /* String ids are written as their names (LIBMF's ids are numbers: their codes). */
+    const int named = format != HOGMF_FORMAT_LIBMF;
     for (size_t j = 0; j < r->nnz; j++) {
-        char *p = hogmf__out_reserve(&f, 64);
-        size_t n = hogmf__fmt_u32(p, r->user_ids[r->data[j].u]);
+        size_t lu = 0, li = 0;
+        const char *un = named ? hogmf_names_get(r->user_names, r->user_ids[r->data[j].u], &lu) : NULL;
+        const char *in = named ? hogmf_names_get(r->item_names, r->item_ids[r->data[j].i], &li) : NULL;
+        char *p = hogmf__out_reserve(&f, 64 + lu + li);
+        size_t n = un ? (memcpy(p, un, lu), lu) : hogmf__fmt_u32(p, r->user_ids[r->data[j].u]);
         memcpy(p + n, sep, seplen);
         n += seplen;
-        n += hogmf__fmt_u32(p + n, r->item_ids[r->data[j].i]);
+        n += in ? (memcpy(p + n, in, li), li) : hogmf__fmt_u32(p + n, r->item_ids[r->data[j].i]);
         memcpy(p + n, sep, seplen);
         n += seplen;
         n += hogmf__fmt_float(p + n, r->data[j].r);

@@ -213,8 +213,8 @@ START_TEST(test_read_columns)
     strcpy(spec, "4,3,2");
     ro = hogmf_read_options_default();
     ck_assert_int_eq(hogmf_read_options_columns(&ro, spec, &err), 0);
-    ck_assert_int_eq(ro.columns[0], 3);
-    ck_assert_int_eq(ro.columns[3], -1);
+    ck_assert_int_eq(ro.columns[0], 4);
+    ck_assert_int_eq(ro.columns[3], 0);
     ck_assert_msg(parse(text, &ro, &set, &err) == HOGMF_OK, "%s", err.msg);
     ck_assert_uint_eq(set.nnz, 2);
     ck_assert(set.data[0].r == 4.0f);
@@ -241,6 +241,13 @@ START_TEST(test_read_columns)
     ck_assert_int_eq(hogmf_read_options_columns(&ro, spec, &err), 0);
     ck_assert_int_eq(parse("ts,score,asin,reviewer\n1,2,B\n", &ro, &set, &err), HOGMF_ERR_PARSE);
     ck_assert_msg(err.line == 2 && strstr(err.msg, "expected at least 4 fields"), "%s", err.msg);
+    /* A zeroed options struct is the default layout. */
+    hogmf_read_options zero;
+    memset(&zero, 0, sizeof zero);
+    ck_assert_msg(parse("1,2,3\n4,5,6,7\n", &zero, &set, &err) == HOGMF_OK, "%s", err.msg);
+    ck_assert_uint_eq(set.nnz, 2);
+    ck_assert(set.data[1].r == 6.0f);
+    hogmf_ratings_free(&set);
     /* Bad specifications. */
     static const char *const bad[] = {"1", "0,1,2", "-,1,2", "1,2,3,4,5", "1,,2", "1,2,99"};
     for (size_t j = 0; j < sizeof bad / sizeof bad[0]; j++) {

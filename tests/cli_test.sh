@@ -645,6 +645,11 @@ awk -F, 'NR > 1 { print $4 "," $3 "," $2 }' "$T/wide.csv" >"$T/narrow.csv"
 run "$HOGMF" train -q -k 4 -e 5 -t 1 -o "$T/str2.bin" "$T/narrow.csv"
 check "string ids detected; same model as with --columns" "$RC" -eq 0 -a \
     "$(cmp "$T/str.bin" "$T/str2.bin" >/dev/null 2>&1 && echo same)" = same
+run "$HOGMF" split --test-fraction 0.25 "$T/narrow.csv" "$T/sa.csv" "$T/sb.csv"
+check "split writes string ids as names" "$RC" -eq 0 -a \
+    "$(grep -c '^AX[0-9]*,B[0-9]*,' "$T/sa.csv")" -eq "$(($(wc -l <"$T/sa.csv") - 1))"
+run "$HOGMF" foldin -o "$T/x.fold" "$T/str.bin" "$T/narrow.csv"
+check "foldin refuses a string-id model, exit 2" "$RC" -eq 2 -a -n "$(grep 'string ids' "$T/err")"
 run "$HOGMF" train -q -e 1 --columns 4,3 -o "$T/x.bin" "$T/wide.csv"
 check "--columns without a rating column: exit 2" "$RC" -eq 2
 run "$HOGMF" train -q -e 1 --ids text -o "$T/x.bin" "$T/wide.csv"
