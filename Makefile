@@ -222,7 +222,8 @@ check-tool: $(BIN)
 
 # ---------------------------------------------------------------- the Python package
 # `make test` builds python/ (the extension hogmf._hogmf with the library's sources) into
-# $(BUILD)/python/lib and runs its pytest suite against the CLI there. Without Debian's
+# $(BUILD)/python/lib and runs its pytest suite against the CLI there, then installs it as
+# the README says (a venv, pip install --no-index ./python) and uses it from another folder. Without Debian's
 # python3-dev, python3-numpy, python3-setuptools and python3-pytest it prints SKIPPED and why.
 PYTHON ?= /usr/bin/python3
 PY_LIB := $(CURDIR)/$(BUILD)/python/lib
@@ -245,7 +246,8 @@ check-python: $(BIN)
 	    $(MAKE) --no-print-directory python || exit 1; \
 	    tmp=$$(mktemp -d) && HOGMF=$(CURDIR)/$(BIN) PYTHONPATH=$(PY_LIB) $(PYTHON) -m pytest \
 	        -q -p no:cacheprovider --basetemp "$$tmp/pytest" python/tests; \
-	    rc=$$?; rm -rf "$$tmp"; exit $$rc; \
+	    rc=$$?; rm -rf "$$tmp"; [ $$rc -eq 0 ] || exit $$rc; \
+	    PYTHON=$(PYTHON) sh tests/python_install_test.sh; \
 	fi
 
 # ---------------------------------------------------------------- batch jobs: robustness

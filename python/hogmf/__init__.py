@@ -37,6 +37,11 @@ def _is_string(a):
     return a.dtype.kind in "USO"
 
 
+def _check_ids(name, a):
+    if a.dtype.kind not in "iubUSO":
+        raise TypeError("%s: expected integer or string ids, found %s" % (name, a.dtype))
+
+
 class MF:
     """Biased matrix factorization, r_hat = mu + b_u + b_i + p_u . q_i, clipped to the
     training range.
@@ -89,10 +94,14 @@ class MF:
         keep the last rating, as the CLI's reader). valid: (users, items, ratings) evaluated
         after every epoch (early stopping with patience). Returns self."""
         u, i, r = _column(users), _column(items), _column(ratings)
+        _check_ids("users", u)
+        _check_ids("items", i)
         strids = _is_string(u) or _is_string(i)
         vu = vi = vr = None
         if valid is not None:
             vu, vi, vr = (_column(c) for c in valid)
+            _check_ids("valid users", vu)
+            _check_ids("valid items", vi)
             strids = strids or _is_string(vu) or _is_string(vi)
         model, history, stopped = _hogmf.train(u, i, r, vu, vi, vr, self.params,
                                                self.callback, strids)

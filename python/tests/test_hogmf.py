@@ -204,6 +204,8 @@ def test_errors_carry_the_library_message(data):
     bad[3] = np.nan
     with pytest.raises(hogmf.HogmfError, match=r"ratings\[3\]: rating"):
         hogmf.MF(epochs=1).fit(u, i, bad)
+    with pytest.raises(TypeError, match="users: expected integer or string ids, found float64"):
+        hogmf.MF(epochs=1).fit(u.astype(float), i, r)
     with pytest.raises(ValueError, match=r"users\[0\]"):
         hogmf.MF(epochs=1).fit(-u - 1, i, r)
     with pytest.raises(hogmf.HogmfError, match=r"factors: expected 1\.\.65536, found 0"):
