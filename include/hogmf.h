@@ -121,7 +121,7 @@ typedef struct hogmf_ratings {
 /* How ids are read. */
 typedef enum hogmf_ids {
     HOGMF_IDS_AUTO = 0,    /* strings when the first data line's ids are not numbers */
-    HOGMF_IDS_NUMERIC = 1, /* non-negative integers below 2^32 - 1 */
+    HOGMF_IDS_NUMERIC = 1, /* non-negative integers up to 2^32 - 1 */
     HOGMF_IDS_STRING = 2   /* any name (see hogmf_names), numbers included, as text */
 } hogmf_ids;
 
