@@ -371,6 +371,15 @@ uint32_t hogmf_model_item_index(const hogmf_model *model, uint32_t item_id);
 uint32_t hogmf_model_user_index_name(const hogmf_model *model, const char *name, size_t len);
 uint32_t hogmf_model_item_index_name(const hogmf_model *model, const char *name, size_t len);
 
+/* Model index of user u (item i) of a ratings set: by name when the set has string ids coded
+ * in another table than the model's, else by numeric id; HOGMF_UNKNOWN when absent (also
+ * when one of them has string ids and the other not). Evaluation, recommendation's seen
+ * lists and fold-in translate sets this way. */
+uint32_t hogmf_model_set_user_index(const hogmf_model *model, const hogmf_ratings *set,
+                                    uint32_t u);
+uint32_t hogmf_model_set_item_index(const hogmf_model *model, const hogmf_ratings *set,
+                                    uint32_t i);
+
 /* The string id of dense user u (item i), NUL-terminated, or NULL for a numeric model or an
  * index out of range. */
 const char *hogmf_model_user_name(const hogmf_model *model, uint32_t u);

@@ -212,6 +212,30 @@ uint32_t hogmf_model_item_index_name(const hogmf_model *model, const char *name,
     return index_by_name(model->imap, model->item_names, name, len);
 }
 
+static uint32_t set_index(const struct hogmf_idmap *map, const hogmf_names *mt,
+                          const hogmf_names *st, uint32_t id)
+{
+    if (mt == st) /* both numeric, or codes of one table */
+        return hogmf__idmap_get(map, id);
+    if (!mt || !st)
+        return HOGMF_UNKNOWN;
+    size_t len;
+    const char *name = hogmf_names_get(st, id, &len);
+    return name ? index_by_name(map, mt, name, len) : HOGMF_UNKNOWN;
+}
+
+uint32_t hogmf_model_set_user_index(const hogmf_model *model, const hogmf_ratings *set,
+                                    uint32_t u)
+{
+    return set_index(model->umap, model->user_names, set->user_names, set->user_ids[u]);
+}
+
+uint32_t hogmf_model_set_item_index(const hogmf_model *model, const hogmf_ratings *set,
+                                    uint32_t i)
+{
+    return set_index(model->imap, model->item_names, set->item_names, set->item_ids[i]);
+}
+
 const char *hogmf_model_user_name(const hogmf_model *model, uint32_t u)
 {
     return u < model->m ? hogmf_names_get(model->user_names, model->user_ids[u], NULL) : NULL;

@@ -396,6 +396,15 @@ START_TEST(test_second_file_gets_the_model_codes)
     size_t unknown;
     ck_assert_int_eq(hogmf_evaluate(model, &test, 1, &rmse, NULL, &unknown, &err), HOGMF_OK);
     ck_assert_uint_eq(unknown, 1);
+    /* The same file read with its own tables: translated by name, the same evaluation. */
+    hogmf_ratings own;
+    ck_assert_int_eq(parse("AX3,B1,2\nNEW,B3,4\n", NULL, &own, &err), HOGMF_OK);
+    ck_assert_ptr_ne(own.user_names, model->user_names);
+    double rmse2;
+    size_t unknown2;
+    ck_assert_int_eq(hogmf_evaluate(model, &own, 1, &rmse2, NULL, &unknown2, &err), HOGMF_OK);
+    ck_assert_msg(rmse2 == rmse && unknown2 == 1, "own tables: rmse %.17g vs %.17g", rmse2, rmse);
+    hogmf_ratings_free(&own);
     hogmf_ratings_free(&test);
     hogmf_model_free(&model);
     hogmf_ratings_free(&set);
