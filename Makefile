@@ -231,6 +231,36 @@ check-install: all shared
 check-tool: $(BIN)
 	$(Q)HOGMF=$(BIN) sh tests/cli_tool_test.sh
 
+# ---------------------------------------------------------------- the Python package
+# `make test` builds python/ (the extension hogmf._hogmf with the library's sources) into
+# $(BUILD)/python/lib and runs its pytest suite against the CLI there, then installs it as
+# the README says (a venv, pip install --no-index ./python) and uses it from another folder. Without Debian's
+# python3-dev, python3-numpy, python3-setuptools and python3-pytest it prints SKIPPED and why.
+PYTHON ?= /usr/bin/python3
+PY_LIB := $(CURDIR)/$(BUILD)/python/lib
+.PHONY: check-python python
+test: check-python
+
+# The extension is built with Python's own compiler settings: not with a sanitizer's CC or
+# CFLAGS from `make asan` (an uninstrumented interpreter cannot load an instrumented module).
+python:
+	$(Q)mkdir -p $(BUILD)/python && cd python && \
+	    env -u CC -u CFLAGS -u LDFLAGS -u CPPFLAGS -u LDSHARED $(PYTHON) setup.py -q build \
+	    --build-base $(CURDIR)/$(BUILD)/python --build-lib $(PY_LIB) \
+	    >$(CURDIR)/$(BUILD)/python/build.log 2>&1 || { cat $(CURDIR)/$(BUILD)/python/build.log; exit 1; }
+
+check-python: $(BIN)
+	$(Q)missing=$$($(PYTHON) scripts/python-missing.py 2>/dev/null || echo "$(PYTHON)"); \
+	if [ -n "$$missing" ]; then \
+	    echo "check-python: SKIPPED: not found: $$missing (scripts/install-deps.sh installs them)"; \
+	else \
+	    $(MAKE) --no-print-directory python || exit 1; \
+	    tmp=$$(mktemp -d) && HOGMF=$(CURDIR)/$(BIN) PYTHONPATH=$(PY_LIB) $(PYTHON) -m pytest \
+	        -q -p no:cacheprovider --basetemp "$$tmp/pytest" python/tests; \
+	    rc=$$?; rm -rf "$$tmp"; [ $$rc -eq 0 ] || exit $$rc; \
+	    PYTHON=$(PYTHON) sh tests/python_install_test.sh; \
+	fi
+
 # ---------------------------------------------------------------- batch jobs: robustness
 # `make test` also runs tests/batch_test.sh (each bad-input class, gzip, memory limits,
 # signals, resume, unwritable checkpoints), tests/kill_test.sh (SIGKILL at 20 random

@@ -47,6 +47,36 @@ typedef struct hogmf_error {
 /* Returns a static English description of a status code (never NULL). */
 const char *hogmf_strerror(hogmf_status status);
 
+/* ---------------------------------------------------------------- string ids (names.c) */
+
+/* A table of string ids (Amazon ASINs, ISBNs, Yelp ids): code -> string and string ->
+ * code, codes 0, 1, 2, ... in order of insertion. With string ids, a ratings set's and a
+ * model's numeric ids (user_ids, item_ids) are codes into their table, so every other
+ * function works on numbers unchanged; only reading, printing and saving look at strings.
+ * Tables are reference-counted: sets split from a set, and models trained on it, share it.
+ * A name is 1..1024 bytes without control bytes (below 32, or 127). */
+typedef struct hogmf_names hogmf_names;
+
+/* A new empty table with one reference, or NULL when out of memory. */
+hogmf_names *hogmf_names_new(void);
+/* Adds a reference to t (may be NULL) and returns t. */
+hogmf_names *hogmf_names_ref(hogmf_names *t);
+/* Drops a reference and sets *t to NULL; the table is freed with its last reference. NULL or
+ * *NULL is a no-op. */
+void hogmf_names_free(hogmf_names **t);
+/* Number of names (the next code); 0 for NULL. */
+uint32_t hogmf_names_count(const hogmf_names *t);
+/* Code of the len bytes at s, adding them as a new code when absent. Returns HOGMF_OK;
+ * HOGMF_ERR_INVALID for an empty, too long or control-byte name or a full table (2^32 - 2
+ * names); HOGMF_ERR_NOMEM. Messages start "id 'NAME': ". */
+hogmf_status hogmf_names_add(hogmf_names *t, const char *s, size_t len, uint32_t *code,
+                             hogmf_error *err);
+/* Code of the len bytes at s, or HOGMF_UNKNOWN (also for a NULL table). */
+uint32_t hogmf_names_find(const hogmf_names *t, const char *s, size_t len);
+/* The name of a code, NUL-terminated, its length in *len (may be NULL); NULL when the code is
+ * out of range. Valid until the next hogmf_names_add on the table. */
+const char *hogmf_names_get(const hogmf_names *t, uint32_t code, size_t *len);
+
 /* ---------------------------------------------------------------- ratings */
 
 /* One observed rating. u and i are dense indices into the owning set's id arrays. */
@@ -83,7 +113,17 @@ typedef struct hogmf_ratings {
     size_t duplicates;   /* (user, item) pairs seen again; the last one was kept */
     hogmf_format format; /* the format that was read */
     uint64_t bytes;      /* size of the input in bytes */
+    /* String ids (NULL for numeric ones): user_ids[u] is then the code of user u's name in
+     * user_names (hogmf_names_get); a reference owned by the set. */
+    hogmf_names *user_names, *item_names;
 } hogmf_ratings;
+
+/* How ids are read. */
+typedef enum hogmf_ids {
+    HOGMF_IDS_AUTO = 0,    /* strings when the first data line's ids are not numbers */
+    HOGMF_IDS_NUMERIC = 1, /* non-negative integers up to 2^32 - 1 */
+    HOGMF_IDS_STRING = 2   /* any name (see hogmf_names), numbers included, as text */
+} hogmf_ids;
 
 /* Options for reading a ratings file. */
 typedef struct hogmf_read_options {
@@ -98,10 +138,33 @@ typedef struct hogmf_read_options {
     uint64_t max_memory;   /* bytes the reader may hold (hogmf_estimate_read_memory of the
                             * ratings so far, checked as it grows): above it, stop with
                             * HOGMF_ERR_INVALID; 0 (the default) for no limit */
+    /* Ids: HOGMF_IDS_AUTO takes strings when the first data line's user or item id is not a
+     * non-negative integer (a later non-numeric id is then an error that names --ids). */
+    hogmf_ids ids;
+    /* String ids are coded in these tables when set (a model's, so that a second file gets
+     * the codes the model was trained with; new names are added), else in new ones. The set
+     * takes a reference. Ignored for numeric ids. */
+    hogmf_names *user_names, *item_names;
+    /* 1-based columns of the user, item, rating and timestamp fields (0: none; no rating
+     * only with allow_no_rating); other columns are skipped. All 0 (the default, and a
+     * zeroed struct): user, item, rating[, timestamp] and nothing more. Columns named in a
+     * header line are set by hogmf_read_options_columns. */
+    int columns[4];
+    const char *column_names[4]; /* header names to find in the first line, or NULL (owned by
+                                  * the caller); a name overrides the column of its slot */
 } hogmf_read_options;
 
-/* Returns the default read options: automatic format, ratings required, last one wins. */
+/* Returns the default read options: automatic format, ratings required, last one wins,
+ * automatic ids, the first three (or four) columns. */
 hogmf_read_options hogmf_read_options_default(void);
+
+/* Parses a --columns value into opts: "USER,ITEM,RATING[,TIMESTAMP]", each a 1-based column
+ * number or a header name (the file's first line must then be a header), "-" for no rating
+ * or timestamp. Returns 0, or -1 with a message in err. Names point into spec. */
+int hogmf_read_options_columns(hogmf_read_options *opts, char *spec, hogmf_error *err);
+
+/* Parses "auto", "numeric" or "string". Returns 0 and sets *out, or -1. */
+int hogmf_ids_parse(const char *name, hogmf_ids *out);
 
 /* Reads a ratings file. path "-" reads standard input. On success returns HOGMF_OK and fills
  * *out (free with hogmf_ratings_free). A malformed line gives HOGMF_ERR_PARSE with err->line
@@ -142,6 +205,33 @@ hogmf_status hogmf_ratings_parse(const char *buf, size_t len, const char *name,
 hogmf_status hogmf_ratings_from_dense(const float *x, const unsigned char *mask, uint32_t m,
                                       uint32_t n, hogmf_ratings *out, hogmf_error *err);
 
+/* Builds a ratings set from arrays, as hogmf_ratings_read builds one from a file with the
+ * same lines in the same order: users[j], items[j] are original numeric ids, numbered densely in order of first appearance; a repeated (user, item) pair
+ * keeps its last rating (counted in duplicates); timestamps (may be NULL) are checked for
+ * being finite and not stored, as the reader does. format is HOGMF_FORMAT_AUTO, bytes 0.
+ * With user_names (item_names) not NULL the ids are codes into that table (string ids);
+ * the set takes a reference. Returns HOGMF_OK; HOGMF_ERR_EMPTY (nnz == 0);
+ * HOGMF_ERR_INVALID with "ratings[J]: ..." for a non-finite rating or timestamp or (string
+ * ids) a code not in the table; HOGMF_ERR_NOMEM. */
+hogmf_status hogmf_ratings_from_arrays(const uint32_t *users, const uint32_t *items,
+                                       const float *ratings, const double *timestamps,
+                                       size_t nnz, hogmf_names *user_names,
+                                       hogmf_names *item_names, hogmf_ratings *out,
+                                       hogmf_error *err);
+
+/* The same one rating at a time, for bindings that convert their arrays' types on the fly
+ * (no copy of the input): hogmf_builder_new reserves nnz_hint ratings (the exact count
+ * allocates once), hogmf_builder_add appends one (the checks of from_arrays, with J the
+ * index of the call), hogmf_builder_finish hands over the set (duplicates removed) and frees
+ * the builder, hogmf_builder_free frees an unfinished one (NULL-safe, clears *b). */
+typedef struct hogmf_builder hogmf_builder;
+hogmf_status hogmf_builder_new(size_t nnz_hint, hogmf_names *user_names,
+                               hogmf_names *item_names, hogmf_builder **out, hogmf_error *err);
+hogmf_status hogmf_builder_add(hogmf_builder *b, uint32_t user, uint32_t item, float r,
+                               hogmf_error *err);
+hogmf_status hogmf_builder_finish(hogmf_builder **b, hogmf_ratings *out, hogmf_error *err);
+void hogmf_builder_free(hogmf_builder **b);
+
 /* Splits src into two new sets: exactly round(test_fraction * nnz) ratings chosen uniformly
  * at random (seeded) go to *test, the rest to *train; both keep src's order and are
  * renumbered to the ids they hold. test_fraction in [0, 1). */
@@ -149,7 +239,8 @@ hogmf_status hogmf_ratings_split(const hogmf_ratings *src, double test_fraction,
                                  hogmf_ratings *train, hogmf_ratings *test, hogmf_error *err);
 
 /* Writes a ratings set as text in the given format (AUTO means the set's own format), with
- * original ids; atomically (temporary file, fsync, rename). */
+ * original ids (string ids as their names, except in the LIBMF format, whose ids are numbers:
+ * their codes); atomically (temporary file, fsync, rename). */
 hogmf_status hogmf_ratings_write(const hogmf_ratings *r, const char *path, hogmf_format format,
                                  hogmf_error *err);
 
@@ -267,6 +358,9 @@ typedef struct hogmf_model {
     double train_rmse;   /* at best_epoch */
     double valid_rmse;   /* at best_epoch; NAN without validation */
     struct hogmf_idmap *umap, *imap; /* id -> dense index, private */
+    /* String ids (NULL for numeric): user_ids[u] is the code of user u's name; references
+     * owned by the model, saved in the model file (format version 3). */
+    hogmf_names *user_names, *item_names;
 } hogmf_model;
 
 /* Allocates a model of m users, n items and k factors with zero parameters and ids 0..m-1 and
@@ -280,12 +374,42 @@ void hogmf_model_free(hogmf_model **model);
 uint32_t hogmf_model_user_index(const hogmf_model *model, uint32_t user_id);
 uint32_t hogmf_model_item_index(const hogmf_model *model, uint32_t item_id);
 
+/* Dense index of a user (item) by string id, or HOGMF_UNKNOWN (also for numeric models). */
+uint32_t hogmf_model_user_index_name(const hogmf_model *model, const char *name, size_t len);
+uint32_t hogmf_model_item_index_name(const hogmf_model *model, const char *name, size_t len);
+
+/* Model index of user u (item i) of a ratings set: by name when the set has string ids coded
+ * in another table than the model's, else by numeric id; HOGMF_UNKNOWN when absent (also
+ * when one of them has string ids and the other not). Evaluation, recommendation's seen
+ * lists and fold-in translate sets this way. */
+uint32_t hogmf_model_set_user_index(const hogmf_model *model, const hogmf_ratings *set,
+                                    uint32_t u);
+uint32_t hogmf_model_set_item_index(const hogmf_model *model, const hogmf_ratings *set,
+                                    uint32_t i);
+
+/* The string id of dense user u (item i), NUL-terminated, or NULL for a numeric model or an
+ * index out of range. */
+const char *hogmf_model_user_name(const hogmf_model *model, uint32_t u);
+const char *hogmf_model_item_name(const hogmf_model *model, uint32_t i);
+
+/* Copies the factors without the row padding: items == 0 gives P into out[m * k], else Q
+ * into out[n * k], row-major. Biases and ids are the model's bu, bi, user_ids, item_ids. */
+void hogmf_model_copy_factors(const hogmf_model *model, int items, float *out);
+
+/* Sets (or, with NULL, clears) the model's string id tables, taking references; the
+ * numeric ids must be codes into them. Returns HOGMF_OK or HOGMF_ERR_INVALID when an id is
+ * not a code of its table (the model is left unchanged). */
+hogmf_status hogmf_model_set_names(hogmf_model *model, hogmf_names *user_names,
+                                   hogmf_names *item_names, hogmf_error *err);
+
 /* Prediction for dense indices, clipped to [rmin, rmax]. Either index may be HOGMF_UNKNOWN:
  * then mu plus whatever bias is known. */
 float hogmf_model_predict(const hogmf_model *model, uint32_t u, uint32_t i);
 
 /* Saves in the binary format (little-endian, magic, version, sizes, id maps, CRC-32),
- * atomically: temporary file in the same folder, fsync, rename. */
+ * atomically: temporary file in the same folder, fsync, rename. A model with string ids is
+ * written as version 3: the version 2 layout followed by a section with the name tables
+ * and its own CRC-32 (older readers refuse it by its version); others stay version 2. */
 hogmf_status hogmf_model_save(const hogmf_model *model, const char *path, hogmf_error *err);
 
 /* Loads a model; every size is checked against the file size and the checksum before any
@@ -381,7 +505,9 @@ hogmf_status hogmf_checkpoint_inspect(const char *path, hogmf_checkpoint_info *o
 uint64_t hogmf_estimate_memory(uint64_t nnz, uint32_t m, uint32_t n, uint64_t valid_nnz,
                                const hogmf_params *params);
 
-/* Masked evaluation of a model on a ratings set (ids translated through the model's maps).
+/* Masked evaluation of a model on a ratings set (ids translated through the model's maps;
+ * with string ids, read the set with the model's name tables in hogmf_read_options so that
+ * its codes are the model's).
  * Fills rmse and mae (either pointer may be NULL) and the count of ratings whose user or
  * item is unknown to the model. threads as in hogmf_params. Returns HOGMF_OK or
  * HOGMF_ERR_EMPTY / HOGMF_ERR_NOMEM. */
@@ -522,6 +648,25 @@ hogmf_status hogmf_dense_write(const char *path, const float *x, const unsigned 
                                uint32_t m, uint32_t n, char delim, int digits,
                                hogmf_error *err);
 void hogmf_dense_free(hogmf_dense *d);
+
+/* Completing a dense matrix (impute.c; `hogmf impute` and the Python package). The training
+ * defaults for small matrices: k = 1, 2000 epochs at a constant lr 0.05, regularisation
+ * 0.001, init_sd 0.1, no early stopping, one thread. */
+hogmf_params hogmf_impute_params_default(void);
+
+/* The k candidates hogmf_impute_choose_k tries, in order. */
+#define HOGMF_IMPUTE_KS 8
+extern const uint32_t hogmf_impute_ks[HOGMF_IMPUTE_KS]; /* 1, 2, 3, 4, 6, 8, 12, 16 */
+
+/* Picks k among hogmf_impute_ks (those at most min(m, n)) by the mean RMSE of 5-fold
+ * cross-validation of the known cells (fewer folds with fewer than 5 cells; seeded by
+ * p->seed), each fold trained with p but k. Sets *k (p->k when fewer than 2 cells), rmse[j]
+ * for candidate j (NAN: not tried, INFINITY: diverged, skipped) and *folds (0: not tried).
+ * Returns HOGMF_OK, or the status of a fold that failed other than by diverging. */
+hogmf_status hogmf_impute_choose_k(const hogmf_ratings *known, uint32_t m, uint32_t n,
+                                   const hogmf_params *p, uint32_t *k,
+                                   double rmse[HOGMF_IMPUTE_KS], uint32_t *folds,
+                                   hogmf_error *err);
 
 /* ---------------------------------------------------------------- tuning (tune.c) */
 

@@ -1,11 +1,13 @@
 #!/bin/sh
 # install-deps.sh - installs the Debian 12 packages hogmf needs to build and test (compiler,
-# make, pkg-config, Check, zlib, hwloc, gnuplot, and Open MPI for `make MPI=1` and its tests),
-# and only those that are missing.
+# make, pkg-config, Check, zlib, hwloc, gnuplot, Open MPI for `make MPI=1` and its tests, and
+# for the Python package in python/: python3-dev, NumPy, setuptools, pip, venv, pytest and
+# pandas), and only those that are missing.
 # It does nothing on a machine that already has them; it knows only apt-based systems.
 set -eu
 
 PACKAGES="gcc libc6-dev make pkg-config check libsubunit-dev zlib1g-dev libhwloc-dev gnuplot-nox groff-base libopenmpi-dev openmpi-bin"
+PACKAGES="$PACKAGES python3-dev python3-numpy python3-setuptools python3-pip python3-venv python3-wheel python3-pytest python3-pandas"
 # --sanitizers adds what `make tsan` and `make fuzz` need: clang, LLVM's OpenMP runtime (with
 # the Archer tool for TSan) and compiler-rt (libFuzzer). `make asan` needs only gcc.
 # --bench adds what `make bench-accuracy` needs besides: g++ (LIBMF, built from

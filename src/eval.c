@@ -158,9 +158,9 @@ hogmf_rating *hogmf__remap(const hogmf_model *model, const hogmf_ratings *set, s
         return NULL;
     }
     for (uint32_t u = 0; u < set->m; u++)
-        umap[u] = hogmf_model_user_index(model, set->user_ids[u]);
+        umap[u] = hogmf_model_set_user_index(model, set, u);
     for (uint32_t i = 0; i < set->n; i++)
-        imap[i] = hogmf_model_item_index(model, set->item_ids[i]);
+        imap[i] = hogmf_model_set_item_index(model, set, i);
     size_t unk = 0;
     for (size_t j = 0; j < set->nnz; j++) {
         out[j].u = umap[set->data[j].u];

@@ -232,7 +232,7 @@ hogmf_status hogmf_foldin_compute(const hogmf_model *model, const hogmf_ratings 
     uint32_t m = 0;
     size_t nknown = 0, nunknown = 0;
     for (uint32_t u = 0; u < set->m; u++) {
-        if (hogmf_model_user_index(model, set->user_ids[u]) != HOGMF_UNKNOWN) {
+        if (hogmf_model_set_user_index(model, set, u) != HOGMF_UNKNOWN) {
             slot[u] = HOGMF_UNKNOWN;
             nknown++;
         } else {
@@ -240,7 +240,7 @@ hogmf_status hogmf_foldin_compute(const hogmf_model *model, const hogmf_ratings 
         }
     }
     for (uint32_t i = 0; i < set->n; i++)
-        imap[i] = hogmf_model_item_index(model, set->item_ids[i]);
+        imap[i] = hogmf_model_set_item_index(model, set, i);
     if (known)
         *known = nknown;
     if (m == 0) {

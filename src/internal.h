@@ -338,6 +338,20 @@ int hogmf__threads(int requested);
  * fold-in readers; ratings files have their own streaming reader. */
 hogmf_status hogmf__read_text(const char *path, char **buf, size_t *len, hogmf_error *err);
 
+/* ---------------------------------------------------------------- string ids (names.c) */
+
+/* The model file's optional name section (format version 3): its size for a model with
+ * string ids, writing it into p (that many bytes), and reading p[0..len) into the model's
+ * tables (HOGMF_ERR_FORMAT "PATH: not a valid hogmf model: ..." when malformed). */
+size_t hogmf__names_section_bytes(const hogmf_model *model);
+void hogmf__names_section_write(const hogmf_model *model, unsigned char *p);
+hogmf_status hogmf__names_section_read(hogmf_model *model, const unsigned char *p, size_t len,
+                                       const char *path, hogmf_error *err);
+
+/* Removes all but the last occurrence of each (u, i) pair, keeping the order (ratings.c);
+ * the reader and hogmf_builder_finish share it. */
+hogmf_status hogmf__remove_duplicates(hogmf_ratings *r, hogmf_error *err, const char *name);
+
 /* ---------------------------------------------------------------- test seams (ratings.c) */
 
 /* When set (tests only), hogmf_ratings_read calls it after every read() of the file with

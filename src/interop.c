@@ -522,8 +522,8 @@ done:
 
 /* Writes "ID,bias,f1..fk" rows for one side of the model. */
 static hogmf_status write_side(const char *path, const char *idname, uint32_t rows,
-                               const uint32_t *ids, const float *bias, const float *F,
-                               uint32_t k, uint32_t stride, hogmf_error *err)
+                               const uint32_t *ids, const hogmf_names *names, const float *bias,
+                               const float *F, uint32_t k, uint32_t stride, hogmf_error *err)
 {
     hogmf_outfile f;
     hogmf_status st = hogmf__out_open(&f, path, err);
@@ -539,8 +539,10 @@ static hogmf_status write_side(const char *path, const char *idname, uint32_t ro
     }
     hogmf__out_write(&f, "\n", 1);
     for (uint32_t r = 0; r < rows; r++) {
-        char *p = hogmf__out_reserve(&f, 48);
-        size_t n = hogmf__fmt_u32(p, ids[r]);
+        size_t nl = 0;
+        const char *name = hogmf_names_get(names, ids[r], &nl); /* string ids as names */
+        char *p = hogmf__out_reserve(&f, 48 + nl);
+        size_t n = name ? (memcpy(p, name, nl), nl) : hogmf__fmt_u32(p, ids[r]);
         p[n++] = ',';
         n += hogmf__fmt_float(p + n, bias[r]);
         hogmf__out_advance(&f, n);
@@ -563,11 +565,11 @@ hogmf_status hogmf_model_write_csv(const hogmf_model *model, const char *prefix,
     if (!path)
         return hogmf__fail(err, HOGMF_ERR_NOMEM, 0, "%s: out of memory", prefix);
     snprintf(path, len, "%s_users.csv", prefix);
-    hogmf_status st = write_side(path, "user", model->m, model->user_ids, model->bu, model->P,
+    hogmf_status st = write_side(path, "user", model->m, model->user_ids, model->user_names, model->bu, model->P,
                                  model->k, model->stride, err);
     if (st == HOGMF_OK) {
         snprintf(path, len, "%s_items.csv", prefix);
-        st = write_side(path, "item", model->n, model->item_ids, model->bi, model->Q, model->k,
+        st = write_side(path, "item", model->n, model->item_ids, model->item_names, model->bi, model->Q, model->k,
                         model->stride, err);
     }
     if (st == HOGMF_OK) {

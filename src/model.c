@@ -63,6 +63,8 @@ void hogmf_model_free(hogmf_model **model)
     free(x->item_ids);
     hogmf__idmap_free(x->umap);
     hogmf__idmap_free(x->imap);
+    hogmf_names_free(&x->user_names);
+    hogmf_names_free(&x->item_names);
     free(x);
     *model = NULL;
 }

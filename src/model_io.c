@@ -17,7 +17,8 @@
 #include <unistd.h>
 
 #define MODEL_MAGIC "HOGMFMDL"
-#define MODEL_VERSION 2u   /* written; versions 1 and 2 are read */
+#define MODEL_VERSION 2u   /* written; versions 1 to 3 are read */
+#define MODEL_VERSION_NAMES 3u /* version 2 plus the string id section of names.c */
 #define HEADER_BYTES 192u  /* version 2; version 1 had 128 (no bytes from 128 on) */
 #define HEADER_V1_BYTES 128u
 
@@ -38,7 +39,10 @@ static uint64_t file_bytes(uint64_t m, uint64_t n, uint64_t k, uint64_t header)
 
 hogmf_status hogmf_model_save(const hogmf_model *model, const char *path, hogmf_error *err)
 {
-    uint64_t total = file_bytes(model->m, model->n, model->k, HEADER_BYTES);
+    uint64_t body = file_bytes(model->m, model->n, model->k, HEADER_BYTES), total = body;
+    int named = model->user_names || model->item_names;
+    if (named && body)
+        total += hogmf__names_section_bytes(model);
     if (total == 0 || total > SIZE_MAX)
         return hogmf__fail(err, HOGMF_ERR_INVALID, 0, "%s: model too large to save", path);
     unsigned char *buf = malloc((size_t)total);
@@ -49,7 +53,7 @@ hogmf_status hogmf_model_save(const hogmf_model *model, const char *path, hogmf_
     memset(h, 0, HEADER_BYTES);
     memcpy(h, MODEL_MAGIC, 8);
     const hogmf_params *pp = &model->params;
-    hogmf__put_u32(h + 8, MODEL_VERSION);
+    hogmf__put_u32(h + 8, named ? MODEL_VERSION_NAMES : MODEL_VERSION);
     hogmf__put_u32(h + 12, HEADER_BYTES);
     hogmf__put_u32(h + 16, model->m);
     hogmf__put_u32(h + 20, model->n);
@@ -94,7 +98,9 @@ hogmf_status hogmf_model_save(const hogmf_model *model, const char *path, hogmf_
         p = hogmf__put_words(p, model->P + (size_t)u * model->stride, model->k);
     for (uint32_t i = 0; i < model->n; i++)
         p = hogmf__put_words(p, model->Q + (size_t)i * model->stride, model->k);
-    hogmf__put_u32(p, hogmf__crc32(0, buf, (size_t)total - 4));
+    hogmf__put_u32(p, hogmf__crc32(0, buf, (size_t)body - 4));
+    if (named)
+        hogmf__names_section_write(model, buf + body);
     hogmf_status st = hogmf_write_file_atomic(path, buf, (size_t)total, err);
     free(buf);
     return st;
@@ -170,10 +176,10 @@ hogmf_status hogmf_model_load(const char *path, hogmf_model **out, hogmf_error *
         goto done;
     }
     const uint32_t version = hogmf__get_u32(h + 8);
-    if (version != 1 && version != MODEL_VERSION) {
+    if (version < 1 || version > MODEL_VERSION_NAMES) {
         st = hogmf__fail(err, HOGMF_ERR_FORMAT, 0,
-                         "%s: model format version %u, this hogmf reads versions 1 and %u",
-                         path, version, MODEL_VERSION);
+                         "%s: model format version %u, this hogmf reads versions 1 to %u",
+                         path, version, MODEL_VERSION_NAMES);
         goto done;
     }
     const uint32_t header = version == 1 ? HEADER_V1_BYTES : HEADER_BYTES;
@@ -183,7 +189,9 @@ hogmf_status hogmf_model_load(const char *path, hogmf_model **out, hogmf_error *
         st = bad(err, path, "sizes in the header are out of range");
         goto done;
     }
-    if (file_bytes(m, n, k, header) != fsize) {
+    /* Version 3 has the name section after the body (and the body's CRC). */
+    const uint64_t body = file_bytes(m, n, k, header);
+    if (version < MODEL_VERSION_NAMES ? body != fsize : body == 0 || body >= fsize) {
         st = bad(err, path, "file size does not match the sizes in the header (truncated?)");
         goto done;
     }
@@ -206,7 +214,7 @@ hogmf_status hogmf_model_load(const char *path, hogmf_model **out, hogmf_error *
     fd = -1;
     h = buf;
 #ifndef FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION /* lets a fuzzer reach the checks below */
-    if (hogmf__crc32(0, buf, size - 4) != hogmf__get_u32(buf + size - 4)) {
+    if (hogmf__crc32(0, buf, (size_t)body - 4) != hogmf__get_u32(buf + body - 4)) {
         st = bad(err, path, "checksum mismatch (corrupt file)");
         goto done;
     }
@@ -287,6 +295,10 @@ hogmf_status hogmf_model_load(const char *path, hogmf_model **out, hogmf_error *
     model->imap = hogmf__idmap_from_ids(model->item_ids, n);
     if (!model->umap || !model->imap) {
         st = bad(err, path, "repeated user or item id in the id maps");
+        hogmf_model_free(&model);
+    } else if (version == MODEL_VERSION_NAMES &&
+               (st = hogmf__names_section_read(model, buf + body, size - (size_t)body, path,
+                                               err)) != HOGMF_OK) {
         hogmf_model_free(&model);
     }
 done:

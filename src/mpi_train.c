@@ -533,7 +533,8 @@ hogmf_status hogmf_mpi_trainer_new(MPI_Comm comm, const hogmf_ratings *train,
     t->mu = (float)(sum / (double)t->nnz);
     t->rmin = lo;
     t->rmax = hi;
-    /* Biases start at their baseline estimates, as in train.c. Every rank holds the whole
+    /* With the adaptive rate biases start at their baseline estimates, as in train.c (the
+     * plain rates start them at zero). Every rank holds the whole
      * training set, so each computes them all (the same numbers everywhere) and keeps the
      * rows of its user block and of the item block it starts with. */
     float *bu0 = malloc(((size_t)t->m + 1) * sizeof *bu0);
@@ -541,7 +542,7 @@ hogmf_status hogmf_mpi_trainer_new(MPI_Comm comm, const hogmf_ratings *train,
     if (!bu0 || !bi0 || hogmf__bias_baseline(train->data, train->nnz, t->m, t->n, t->mu, NULL,
                                              1, bu0, bi0) != 0)
         st = hogmf__fail(&e, HOGMF_ERR_NOMEM, 0, "train: out of memory");
-    else {
+    else if (params->schedule_lr == HOGMF_LR_ADAGRAD) {
         for (uint32_t j = 0; j < t->nu; j++)
             t->bu[j] = bu0[t->uperm[t->ustart[rank] + j]];
         for (uint32_t j = 0; j < item_rows(t, (uint32_t)rank); j++)

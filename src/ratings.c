@@ -18,7 +18,7 @@
 
 #define CHUNK_SIZE (4u << 20)      /* bytes read at a time */
 #define MAX_LINE (1u << 20)        /* longest accepted line */
-#define MAX_FIELDS 5               /* one more than any format allows, to report extras */
+#define MAX_FIELDS 65              /* 64 columns for --columns, one more to report extras */
 
 static const char *const format_names[] = {"auto", "tsv", "dat", "csv", "libmf"};
 
@@ -31,6 +31,76 @@ int hogmf_format_parse(const char *name, hogmf_format *out)
         }
     }
     return -1;
+}
+
+int hogmf_ids_parse(const char *name, hogmf_ids *out)
+{
+    static const char *const names[] = {"auto", "numeric", "string"};
+    for (int j = 0; j < 3; j++)
+        if (!strcmp(name, names[j])) {
+            *out = (hogmf_ids)j;
+            return 0;
+        }
+    return -1;
+}
+
+/* A --columns error: the message in err, -1. */
+static int columns_fail(hogmf_error *err, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static int columns_fail(hogmf_error *err, const char *fmt, ...)
+{
+    char msg[sizeof err->msg];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    hogmf__fail(err, HOGMF_ERR_INVALID, 0, "%s", msg);
+    return -1;
+}
+
+int hogmf_read_options_columns(hogmf_read_options *opts, char *spec, hogmf_error *err)
+{
+    static const char *const slot[] = {"user", "item", "rating", "timestamp"};
+    int c = 0;
+    for (char *tok = spec;; c++) {
+        char *comma = strchr(tok, ',');
+        if (comma)
+            *comma = '\0';
+        if (c == 4)
+            return columns_fail(err, "--columns: expected USER,ITEM,RATING[,TIMESTAMP], found more");
+        opts->columns[c] = 0;
+        opts->column_names[c] = NULL;
+        char *end;
+        if (!strcmp(tok, "-")) {
+            if (c < 2)
+                return columns_fail(err,
+                                   "--columns: the %s column is required", slot[c]);
+        } else if (*tok >= '0' && *tok <= '9') {
+            errno = 0;
+            unsigned long v = strtoul(tok, &end, 10);
+            if (*end || errno || v < 1 || v > MAX_FIELDS - 1)
+                return columns_fail(err,
+                                   "--columns: %s: expected a column number 1..%d or a header "
+                                   "name, found '%s'", slot[c], MAX_FIELDS - 1, tok);
+            opts->columns[c] = (int)v;
+        } else if (*tok) {
+            opts->column_names[c] = tok;
+        } else {
+            return columns_fail(err, "--columns: %s: empty column",
+                               slot[c]);
+        }
+        if (!comma)
+            break;
+        tok = comma + 1;
+    }
+    if (c < 1)
+        return columns_fail(err,
+                           "--columns: expected USER,ITEM,RATING[,TIMESTAMP]");
+    for (c++; c < 4; c++) {
+        opts->columns[c] = 0;
+        opts->column_names[c] = NULL;
+    }
+    return 0;
 }
 
 const char *hogmf_format_name(hogmf_format format)
@@ -51,6 +121,8 @@ void hogmf_ratings_free(hogmf_ratings *r)
     free(r->data);
     free(r->user_ids);
     free(r->item_ids);
+    hogmf_names_free(&r->user_names);
+    hogmf_names_free(&r->item_names);
     memset(r, 0, sizeof *r);
 }
 
@@ -67,6 +139,11 @@ typedef struct parser {
     uint32_t ucap, icap;   /* capacities of out->user_ids, out->item_ids */
     hogmf_idmap *umap, *imap;
     hogmf_error *err;
+    int strids;            /* 1: string ids (coded in out->user_names, item_names) */
+    int ids_known;         /* ids decided (given, or detected on the first data line) */
+    int custom;            /* columns chosen by --columns */
+    int col[4];            /* user, item, rating, timestamp columns (-1: none) */
+    int need;              /* fields a line must have: the highest column + 1 */
 } parser;
 
 /* Quotes a field for a message: at most 40 characters, non-printables as \xNN. */
@@ -326,42 +403,111 @@ static hogmf_status binary_data(parser *ps, const char *s, size_t at)
                        ps->name, (unsigned long long)ps->line, (unsigned char)s[at], at + 1);
 }
 
+/* Turns string ids on: the set codes names in the given tables, else in new ones. */
+static hogmf_status use_strids(parser *ps)
+{
+    hogmf_ratings *out = ps->out;
+    ps->strids = 1;
+    ps->ids_known = 1;
+    out->user_names = ps->opts.user_names ? hogmf_names_ref(ps->opts.user_names) : hogmf_names_new();
+    out->item_names = ps->opts.item_names ? hogmf_names_ref(ps->opts.item_names) : hogmf_names_new();
+    return out->user_names && out->item_names ? HOGMF_OK : nomem(ps);
+}
+
+/* Parses a string id: its code in the table (added when new). */
+static hogmf_status parse_name(parser *ps, const char *what, hogmf_names *t, const char *s,
+                               size_t len, uint32_t *out)
+{
+    hogmf_error e = {0};
+    hogmf_status st = hogmf_names_add(t, s, len, out, &e);
+    if (st == HOGMF_ERR_INVALID)
+        return bad_field(ps, what, "an id of 1 to 1024 bytes without control bytes", s, len);
+    if (st != HOGMF_OK)
+        return nomem(ps);
+    return HOGMF_OK;
+}
+
 /* Parses the fields of one data line and appends the rating. */
 static hogmf_status parse_record(parser *ps, const char *s, size_t len, const char **f,
                                  const size_t *fl, int nf)
 {
     int min_fields = ps->opts.allow_no_rating ? 2 : 3;
-    if (nf < min_fields || nf > 4) {
+    if (ps->custom && nf < ps->need) {
+        char q[200];
+        return hogmf__fail(ps->err, HOGMF_ERR_PARSE, ps->line,
+                           "%s:%llu: expected at least %d fields (the columns chosen) "
+                           "separated as %s, found %d in '%s'",
+                           ps->name, (unsigned long long)ps->line, ps->need,
+                           hogmf_format_name(ps->format), nf, quote(s, len, q, sizeof q));
+    }
+    if (!ps->custom && (nf < min_fields || nf > 4)) {
         char q[200];
         return hogmf__fail(
             ps->err, HOGMF_ERR_PARSE, ps->line,
             "%s:%llu: expected %s fields (user, item, %srating[, timestamp]) separated as %s, "
-            "found %d field%s in '%s'",
+            "found %d field%s in '%s'%s",
             ps->name, (unsigned long long)ps->line, min_fields == 2 ? "2 to 4" : "3 or 4",
             min_fields == 2 ? "[" : "", hogmf_format_name(ps->format), nf, nf == 1 ? "" : "s",
-            quote(s, len, q, sizeof q));
+            quote(s, len, q, sizeof q), nf > 4 ? " (--columns picks columns)" : "");
     }
+    const int cu = ps->custom ? ps->col[0] : 0, ci = ps->custom ? ps->col[1] : 1;
+    const int cr = ps->custom ? ps->col[2] : (nf >= 3 ? 2 : -1);
+    const int ct = ps->custom ? ps->col[3] : (nf == 4 ? 3 : -1);
     uint32_t uid, iid;
     double r = NAN;
     hogmf_status st;
-    if ((st = parse_id(ps, "user id", f[0], fl[0], &uid)) != HOGMF_OK)
-        return st;
-    if ((st = parse_id(ps, "item id", f[1], fl[1], &iid)) != HOGMF_OK)
-        return st;
-    if (nf >= 3) {
-        if ((st = parse_real(ps, "rating", f[2], fl[2], &r)) != HOGMF_OK)
+    if (!ps->ids_known) { /* auto: strings when the first line's ids are not numbers */
+        hogmf_error e = {0};
+        hogmf_error *keep = ps->err;
+        ps->err = &e;
+        int numeric = parse_id(ps, "user id", f[cu], fl[cu], &uid) == HOGMF_OK &&
+                      parse_id(ps, "item id", f[ci], fl[ci], &iid) == HOGMF_OK;
+        ps->err = keep;
+        ps->ids_known = 1;
+        if (!numeric && (st = use_strids(ps)) != HOGMF_OK)
+            return st;
+    }
+    hogmf_ratings *out = ps->out;
+    if (ps->strids) {
+        if ((st = parse_name(ps, "user id", out->user_names, f[cu], fl[cu], &uid)) != HOGMF_OK ||
+            (st = parse_name(ps, "item id", out->item_names, f[ci], fl[ci], &iid)) != HOGMF_OK)
+            return st;
+    } else {
+        for (int side = 0; side < 2; side++) {
+            const char *fs = f[side ? ci : cu];
+            size_t fn = fl[side ? ci : cu];
+            const char *what = side ? "item id" : "user id";
+            uint32_t *id = side ? &iid : &uid;
+            size_t j = fn > 0 && fs[0] == '+' ? 1 : 0;
+            while (j < fn && is_digit(fs[j]))
+                j++;
+            if (fn > 0 && j < fn && !(fs[0] == '-' && fn > 1 && is_digit(fs[1]))) {
+                st = bad_field(ps, what, "a non-negative integer id", fs, fn);
+                if (ps->opts.ids == HOGMF_IDS_AUTO && ps->err) { /* detected from line 1 */
+                    size_t at = strlen(ps->err->msg);
+                    snprintf(ps->err->msg + at, sizeof ps->err->msg - at,
+                             " (the first line's ids were numbers; --ids string reads every "
+                             "id as a string)");
+                }
+                return st;
+            }
+            if ((st = parse_id(ps, what, fs, fn, id)) != HOGMF_OK)
+                return st;
+        }
+    }
+    if (cr >= 0) {
+        if ((st = parse_real(ps, "rating", f[cr], fl[cr], &r)) != HOGMF_OK)
             return st;
         /* What rounds to FLT_MAX fits (the writer prints FLT_MAX as 3.40282347e+38). */
         if (isinf((float)r))
-            return bad_field(ps, "rating", "a rating within the range of a float", f[2], fl[2]);
+            return bad_field(ps, "rating", "a rating within the range of a float", f[cr], fl[cr]);
     }
-    if (nf == 4) {
+    if (ct >= 0) {
         double ts;
-        if ((st = parse_real(ps, "timestamp", f[3], fl[3], &ts)) != HOGMF_OK)
+        if ((st = parse_real(ps, "timestamp", f[ct], fl[ct], &ts)) != HOGMF_OK)
             return st;
     }
 
-    hogmf_ratings *out = ps->out;
     if (out->nnz == ps->cap) {
         size_t ncap = ps->cap ? ps->cap * 2 : 4096;
         if ((st = memory_check(ps)) != HOGMF_OK)
@@ -380,6 +526,44 @@ static hogmf_status parse_record(parser *ps, const char *s, size_t len, const ch
     x->r = (float)r;
     out->nnz++;
     return HOGMF_OK;
+}
+
+/* The header line of --columns with names: finds each named column. */
+static hogmf_status find_columns(parser *ps, const char **f, const size_t *fl, int nf)
+{
+    static const char *const slot[] = {"user", "item", "rating", "timestamp"};
+    for (int c = 0; c < 4; c++) {
+        const char *want = ps->opts.column_names[c];
+        if (!want)
+            continue;
+        int found = -1;
+        for (int j = 0; j < nf && j < MAX_FIELDS && found < 0; j++)
+            if (fl[j] == strlen(want) && memcmp(f[j], want, fl[j]) == 0)
+                found = j;
+        if (found < 0)
+            return hogmf__fail(ps->err, HOGMF_ERR_PARSE, ps->line,
+                               "%s:%llu: --columns: %s column '%s' is not in the header line",
+                               ps->name, (unsigned long long)ps->line, slot[c], want);
+        ps->col[c] = found;
+    }
+    for (int c = 0; c < 4; c++)
+        ps->need = ps->col[c] + 1 > ps->need ? ps->col[c] + 1 : ps->need;
+    return HOGMF_OK;
+}
+
+/* A CSV header line: with string ids a name may start like a number or not, so the first
+ * line is a header when its rating field (or, without one, its first) is not a number. */
+static int header_line(parser *ps, const char **f, const size_t *fl, int nf)
+{
+    if (ps->format != HOGMF_FORMAT_CSV)
+        return 0;
+    if (ps->opts.ids == HOGMF_IDS_NUMERIC)
+        return looks_like_header(f[0], fl[0]);
+    int cr = ps->custom ? ps->col[2] : 2;
+    if (cr < 0 || cr >= nf || cr >= MAX_FIELDS) /* no rating to tell by: string ids have no
+                                                  * header line then (name it with --columns) */
+        return ps->opts.ids == HOGMF_IDS_STRING ? 0 : looks_like_header(f[0], fl[0]);
+    return fl[cr] == 0 || looks_like_header(f[cr], fl[cr]);
 }
 
 static hogmf_status parse_line(parser *ps, const char *s, size_t len)
@@ -407,7 +591,12 @@ static hogmf_status parse_line(parser *ps, const char *s, size_t len)
     int first = !ps->seen_data;
     ps->seen_data = 1;
     size_t ctl;
-    if (first && ps->format == HOGMF_FORMAT_CSV && looks_like_header(f[0], fl[0])) {
+    if (first && ps->custom && ps->need == 0) { /* --columns by name: this is the header */
+        if ((ctl = find_control(s, len)) < len)
+            return binary_data(ps, s, ctl);
+        return find_columns(ps, f, fl, nf);
+    }
+    if (first && header_line(ps, f, fl, nf)) {
         if ((ctl = find_control(s, len)) < len)
             return binary_data(ps, s, ctl);
         return HOGMF_OK;
@@ -534,7 +723,8 @@ static hogmf_status parse_block(parser *ps, const char *buf, size_t len, int fin
 {
     size_t pos = 0;
     while (pos < len) {
-        if (ps->seen_data && ps->format != HOGMF_FORMAT_AUTO) {
+        if (ps->seen_data && ps->format != HOGMF_FORMAT_AUTO && !ps->strids && !ps->custom &&
+            ps->ids_known) {
             size_t n = parse_fast(ps, buf + pos, len - pos, final);
             if (n) {
                 pos += n;
@@ -563,7 +753,7 @@ static hogmf_status parse_block(parser *ps, const char *buf, size_t len, int fin
  * batch: a stable counting sort by user gives each user's ratings in file order, and a
  * per-item stamp then finds repeats within a user. Users are taken in batches of about
  * nnz/8 ratings so the index array stays small next to the ratings themselves. */
-static hogmf_status remove_duplicates(hogmf_ratings *r, hogmf_error *err, const char *name)
+hogmf_status hogmf__remove_duplicates(hogmf_ratings *r, hogmf_error *err, const char *name)
 {
     const size_t nnz = r->nnz;
     size_t *start = calloc((size_t)r->m + 1, sizeof *start);
@@ -661,6 +851,33 @@ static hogmf_status parser_init(parser *ps, const char *name, const hogmf_read_o
     ps->imap = hogmf__idmap_new(1024);
     if (!ps->umap || !ps->imap)
         return hogmf__fail(err, HOGMF_ERR_NOMEM, 0, "%s: out of memory", name);
+    if ((unsigned)ps->opts.ids > HOGMF_IDS_STRING)
+        return hogmf__fail(err, HOGMF_ERR_INVALID, 0, "%s: unknown ids %d", name,
+                           (int)ps->opts.ids);
+    /* Columns: the default layout unless one was chosen (by number now, by name at the
+     * header line). */
+    int named = 0;
+    for (int c = 0; c < 4; c++) {
+        ps->col[c] = ps->opts.columns[c] - 1; /* 0-based; -1: none */
+        named |= ps->opts.column_names[c] != NULL;
+        if (ps->opts.columns[c] < 0 || ps->col[c] >= MAX_FIELDS - 1)
+            return hogmf__fail(err, HOGMF_ERR_INVALID, 0, "%s: --columns: column %d is out of "
+                               "range 1..%d", name, ps->opts.columns[c], MAX_FIELDS - 1);
+    }
+    ps->custom = named || ps->col[0] >= 0 || ps->col[1] >= 0 || ps->col[2] >= 0 || ps->col[3] >= 0;
+    if (ps->custom) {
+        if ((ps->col[0] < 0 && !ps->opts.column_names[0]) ||
+            (ps->col[1] < 0 && !ps->opts.column_names[1]) ||
+            (ps->col[2] < 0 && !ps->opts.column_names[2] && !ps->opts.allow_no_rating))
+            return hogmf__fail(err, HOGMF_ERR_INVALID, 0,
+                               "%s: --columns: expected user, item and rating columns", name);
+        if (!named)
+            for (int c = 0; c < 4; c++)
+                ps->need = ps->col[c] + 1 > ps->need ? ps->col[c] + 1 : ps->need;
+    }
+    ps->ids_known = ps->opts.ids != HOGMF_IDS_AUTO;
+    if (ps->opts.ids == HOGMF_IDS_STRING)
+        return use_strids(ps);
     return HOGMF_OK;
 }
 
@@ -678,7 +895,7 @@ static hogmf_status parser_finish(parser *ps, hogmf_status st)
                          "%s: more than 4294967295 ratings in one file are not supported",
                          ps->name);
     if (st == HOGMF_OK && !ps->opts.keep_duplicates)
-        st = remove_duplicates(out, ps->err, ps->name);
+        st = hogmf__remove_duplicates(out, ps->err, ps->name);
     if (st != HOGMF_OK) {
         hogmf_ratings_free(out);
         return st;
@@ -1053,6 +1270,8 @@ static hogmf_status alloc_like(hogmf_ratings *dst, const hogmf_ratings *src, siz
     dst->m = src->m;
     dst->n = src->n;
     dst->format = src->format;
+    dst->user_names = hogmf_names_ref(src->user_names); /* string ids keep their codes */
+    dst->item_names = hogmf_names_ref(src->item_names);
     return HOGMF_OK;
 }
 
@@ -1249,12 +1468,17 @@ hogmf_status hogmf_ratings_write(const hogmf_ratings *r, const char *path, hogmf
         return st;
     if (format == HOGMF_FORMAT_CSV)
         hogmf__out_write(&f, "user,item,rating\n", 17);
+    /* String ids are written as their names (LIBMF's ids are numbers: their codes). */
+    const int named = format != HOGMF_FORMAT_LIBMF;
     for (size_t j = 0; j < r->nnz; j++) {
-        char *p = hogmf__out_reserve(&f, 64);
-        size_t n = hogmf__fmt_u32(p, r->user_ids[r->data[j].u]);
+        size_t lu = 0, li = 0;
+        const char *un = named ? hogmf_names_get(r->user_names, r->user_ids[r->data[j].u], &lu) : NULL;
+        const char *in = named ? hogmf_names_get(r->item_names, r->item_ids[r->data[j].i], &li) : NULL;
+        char *p = hogmf__out_reserve(&f, 64 + lu + li);
+        size_t n = un ? (memcpy(p, un, lu), lu) : hogmf__fmt_u32(p, r->user_ids[r->data[j].u]);
         memcpy(p + n, sep, seplen);
         n += seplen;
-        n += hogmf__fmt_u32(p + n, r->item_ids[r->data[j].i]);
+        n += in ? (memcpy(p + n, in, li), li) : hogmf__fmt_u32(p + n, r->item_ids[r->data[j].i]);
         memcpy(p + n, sep, seplen);
         n += seplen;
         n += hogmf__fmt_float(p + n, r->data[j].r);

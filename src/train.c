@@ -121,10 +121,13 @@ void hogmf__init_rows(float *X, const uint32_t *global, uint32_t rows, uint32_t 
  * alternating sweeps of the regularised least-squares fit of the biases alone,
  *   b_i = sum over i's ratings of (r - mu - b_u) / (n_i + HOGMF_BIAS_SHRINK),
  *   b_u = sum over u's ratings of (r - mu - b_i) / (n_u + HOGMF_BIAS_SHRINK),
- * as in Koren's baseline predictors. With the per-row adaptive rate the bias steps shrink
+ * as in Koren's baseline predictors; for the per-row adaptive rate only. Its bias steps shrink
  * with every step, so biases that start at zero end short of their values on sparse data or
  * a wide scale (Ciao 0.948 and MovieTweetings 1.555 validation RMSE from zero, 0.940 and
- * 1.517 from the baseline with shrinkage 5; see bench/README.md). With the grid, a thread owns whole item
+ * 1.517 from the baseline with shrinkage 5; see bench/README.md). The plain rates reach the
+ * biases on their own (the decay schedule moved by 0.0003 either way with a baseline start),
+ * and on the tiny dense matrices of `impute` (constant rate, 2000 epochs) a baseline start
+ * led k=2 to a worse fit (check_dense.c, test_impute_choose_k), so they start from zero. With the grid, a thread owns whole item
  * blocks (then whole user blocks), so there are no races and every sum is added in the same
  * order for any thread count. */
 int hogmf__bias_baseline(const hogmf_rating *x, size_t nnz, uint32_t m, uint32_t n, float mu,
@@ -312,6 +315,8 @@ hogmf_status hogmf_trainer_new(hogmf_ratings *train, const hogmf_ratings *valid,
     }
     memcpy(model->user_ids, train->user_ids, (size_t)train->m * sizeof(uint32_t));
     memcpy(model->item_ids, train->item_ids, (size_t)train->n * sizeof(uint32_t));
+    model->user_names = hogmf_names_ref(train->user_names); /* string ids: codes as the set's */
+    model->item_names = hogmf_names_ref(train->item_names);
     hogmf__idmap_free(model->umap);
     hogmf__idmap_free(model->imap);
     model->umap = hogmf__idmap_from_ids(model->user_ids, model->m);
@@ -370,7 +375,8 @@ hogmf_status hogmf_trainer_new(hogmf_ratings *train, const hogmf_ratings *valid,
             goto fail;
         }
     }
-    if (hogmf__bias_baseline(train->data, train->nnz, model->m, model->n, model->mu, t->grid,
+    if (params->schedule_lr == HOGMF_LR_ADAGRAD &&
+        hogmf__bias_baseline(train->data, train->nnz, model->m, model->n, model->mu, t->grid,
                              t->threads, model->bu, model->bi) != 0) {
         st = hogmf__fail(err, HOGMF_ERR_NOMEM, 0, "train: out of memory");
         goto fail;

@@ -154,6 +154,37 @@ START_TEST(test_dense_write_read_back)
 }
 END_TEST
 
+/* A planted rank-2 matrix (12 x 10, a fifth of the cells missing): k = 1 cannot fit it, so
+ * the cross-validated choice is at least 2 and k = 2 is much better than k = 1; candidates
+ * above the smaller side (12, 16) are not tried. */
+START_TEST(test_impute_choose_k)
+{
+    enum { M = 12, N = 10 };
+    float x[M * N];
+    unsigned char known[M * N];
+    for (int u = 0; u < M; u++)
+        for (int i = 0; i < N; i++) {
+            double a = 1 + 0.3 * u, b = 1 + 0.2 * ((u * 7) % 5), c = 1 + 0.25 * i,
+                   d = 1 + 0.3 * ((i * 3) % 4);
+            x[u * N + i] = (float)(a * c - b * d + 4);
+            known[u * N + i] = (u * N + i) % 5 != 2;
+        }
+    hogmf_ratings set;
+    hogmf_error err = {0};
+    ck_assert_int_eq(hogmf_ratings_from_dense(x, known, M, N, &set, &err), HOGMF_OK);
+    hogmf_params p = hogmf_impute_params_default();
+    double rmse[HOGMF_IMPUTE_KS];
+    uint32_t k = 0, folds = 0;
+    ck_assert_msg(hogmf_impute_choose_k(&set, M, N, &p, &k, rmse, &folds, &err) == HOGMF_OK,
+                  "%s", err.msg);
+    ck_assert_uint_eq(folds, 5);
+    ck_assert_msg(k >= 2, "chose k = %u (RMSE k=1 %g, k=2 %g)", k, rmse[0], rmse[1]);
+    ck_assert_msg(rmse[1] < 0.5 * rmse[0], "RMSE k=1 %g, k=2 %g", rmse[0], rmse[1]);
+    ck_assert(isnan(rmse[6]) && isnan(rmse[7]));
+    hogmf_ratings_free(&set);
+}
+END_TEST
+
 Suite *dense_suite(void)
 {
     Suite *s = suite_create("dense");
@@ -161,6 +192,7 @@ Suite *dense_suite(void)
     tcase_add_loop_test(tc, test_dense_read_good, 0, (int)(sizeof good / sizeof good[0]));
     tcase_add_loop_test(tc, test_dense_read_bad, 0, (int)(sizeof bad / sizeof bad[0]));
     tcase_add_test(tc, test_dense_write_read_back);
+    tcase_add_test(tc, test_impute_choose_k);
     suite_add_tcase(s, tc);
     return s;
 }

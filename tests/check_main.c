@@ -88,6 +88,7 @@ int main(void)
     srunner_add_suite(sr, dense_suite());
     srunner_add_suite(sr, tune_suite());
     srunner_add_suite(sr, eval_suite());
+    srunner_add_suite(sr, names_suite());
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     int run = srunner_ntests_run(sr);

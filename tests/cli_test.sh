@@ -720,6 +720,49 @@ else
     fi
 fi
 
+# ---------------------------------------------------------------- string ids and --columns
+# A wider file with string ids in other columns than the first three: train by header names,
+# then eval, predict, recommend and export speak the names; the same data in the usual
+# column order with numeric-looking names gives the same model (the codes are the order of
+# first appearance either way).
+
+awk 'BEGIN { srand(3); print "time,stars,asin,reviewer,text"
+    for (j = 0; j < 2000; j++) { u = int(rand() * 60); i = int(rand() * 30)
+        printf "%d,%d,B%04d,AX%d,some words\n", 1000 + j, 1 + (u * 7 + i * 3) % 5, i, u } }' \
+    >"$T/wide.csv"
+run "$HOGMF" train -q -k 4 -e 5 -t 1 --columns reviewer,asin,stars,time -o "$T/str.bin" \
+    "$T/wide.csv"
+check "train --columns by name with string ids" "$RC" -eq 0
+run "$HOGMF" info "$T/str.bin"
+check "info reads a version 3 model" "$RC" -eq 0
+run "$HOGMF" eval --columns 4,3,2 "$T/str.bin" "$T/wide.csv"
+check "eval --columns by number on string ids" "$RC" -eq 0 -a -n "$(grep '^rmse=' "$T/out")"
+printf 'AX3,B0001\nnobody,B0001\n' >"$T/str_pairs.csv"
+run "$HOGMF" predict "$T/str.bin" "$T/str_pairs.csv"
+check "predict prints string ids" "$(cut -d' ' -f1,2 "$T/out" | tr '\n' ';')" = \
+    "AX3 B0001;nobody B0001;"
+run "$HOGMF" recommend -q "$T/str.bin" --user AX3 -n 2
+check "recommend --user NAME prints names" "$(cut -c1-5 "$T/out" | tr '\n' ';')" = "AX3 B;AX3 B;"
+run "$HOGMF" recommend -q "$T/str.bin" --user AX999
+check "recommend: unknown string user, exit 2" "$RC" -eq 2 -a -n "$(grep 'user AX999 is not' "$T/err")"
+run "$HOGMF" export --csv -o "$T/strx" "$T/str.bin"
+check "export --csv writes names" "$(cut -d, -f1 "$T/strx_users.csv" | grep -c '^AX')" -eq 60
+awk -F, 'NR > 1 { print $4 "," $3 "," $2 }' "$T/wide.csv" >"$T/narrow.csv"
+run "$HOGMF" train -q -k 4 -e 5 -t 1 -o "$T/str2.bin" "$T/narrow.csv"
+check "string ids detected; same model as with --columns" "$RC" -eq 0 -a \
+    "$(cmp "$T/str.bin" "$T/str2.bin" >/dev/null 2>&1 && echo same)" = same
+run "$HOGMF" split --test-fraction 0.25 "$T/narrow.csv" "$T/sa.csv" "$T/sb.csv"
+check "split writes string ids as names" "$RC" -eq 0 -a \
+    "$(grep -c '^AX[0-9]*,B[0-9]*,' "$T/sa.csv")" -eq "$(($(wc -l <"$T/sa.csv") - 1))"
+run "$HOGMF" foldin -o "$T/x.fold" "$T/str.bin" "$T/narrow.csv"
+check "foldin refuses a string-id model, exit 2" "$RC" -eq 2 -a -n "$(grep 'string ids' "$T/err")"
+run "$HOGMF" train -q -e 1 --columns 4,3 -o "$T/x.bin" "$T/wide.csv"
+check "--columns without a rating column: exit 2" "$RC" -eq 2
+run "$HOGMF" train -q -e 1 --ids text -o "$T/x.bin" "$T/wide.csv"
+check "--ids text: usage error" "$RC" -eq 2 -a -n "$(grep 'expected auto, numeric or string' "$T/err")"
+run "$HOGMF" train -q -e 1 --ids numeric --columns reviewer,asin,stars -o "$T/x.bin" "$T/wide.csv"
+check "--ids numeric on names: line 2 named" "$RC" -eq 2 -a -n "$(grep 'wide.csv:2: user id' "$T/err")"
+
 # ---------------------------------------------------------------- MovieLens 100K
 
 if [ -r "$ML/u1.base" ] && [ -r "$ML/u1.test" ]; then

@@ -25,6 +25,7 @@ Suite *recommend_suite(void); /* check_recommend.c: top-N against brute force, s
 Suite *dense_suite(void);   /* check_dense.c: dense matrices read and written (impute) */
 Suite *tune_suite(void);    /* check_tune.c: the search, reproducible best trial */
 Suite *eval_suite(void);   /* check_eval.c: unknown ids, clipping, NaN and runaway counts */
+Suite *names_suite(void);   /* check_names.c: string ids, sets from arrays, --columns */
 
 /* Path of a fixture: $HOGMF_FIXTURES/name (default "fixtures/name"); static buffer. */
 const char *fixture(const char *name);

@@ -55,6 +55,24 @@ int cli_check_creatable(const char *cmd, const char *what, const char *path);
 /* Appends " WORD" to the NUL-terminated buf (capacity cap), WORD being s as a POSIX shell
  * reads it: as is when plain, else in single quotes. Truncates at cap. */
 void cli_shell_append(char *buf, size_t cap, const char *s);
+
+/* --ids and --columns, for the commands that read ratings: add CLI_READ_LONGOPTS to the
+ * option table and CLI_READ_HELP to the help; cli_read_option returns 1 when it took the
+ * option, 0 when c is not one of them, -1 after reporting a bad value. */
+enum { CLI_OPT_IDS = 1100, CLI_OPT_COLUMNS };
+#define CLI_READ_LONGOPTS                                                                     \
+    {"ids", required_argument, 0, CLI_OPT_IDS}, {"columns", required_argument, 0, CLI_OPT_COLUMNS}
+#define CLI_READ_HELP                                                                         \
+    "      --ids I         auto, numeric or string ids [auto: strings when the first\n"       \
+    "                      line's are not numbers]\n"                                          \
+    "      --columns C     USER,ITEM,RATING[,TIMESTAMP] of a wider file: 1-based numbers\n"  \
+    "                      or header names, '-' for none\n"
+int cli_read_option(const char *cmd, hogmf_read_options *ro, int c, char *arg);
+/* Reads files for a model: string ids coded with the model's tables, numeric ids for a
+ * numeric model. */
+void cli_read_for_model(hogmf_read_options *ro, const hogmf_model *model);
+/* A user's or item's id as text: its name with string ids, else the number. */
+const char *cli_id(char *buf, size_t cap, const hogmf_names *names, uint32_t id);
 /* Threads training uses when --threads is not given (all available processors). */
 int cli_default_threads(void);
 

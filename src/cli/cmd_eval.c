@@ -17,6 +17,8 @@ static const char help[] =
     "options:\n"
     "  -t, --threads N     threads [all cores]\n"
     "      --format FMT    auto, tsv, dat, csv or libmf [auto]\n"
+    "      --columns C     USER,ITEM,RATING[,TIMESTAMP] of a wider file: 1-based numbers\n"
+    "                      or header names (ids are read as the model's: numbers or strings)\n"
     "  -h, --help          this text\n";
 
 int cmd_eval(int argc, char **argv)
@@ -24,6 +26,7 @@ int cmd_eval(int argc, char **argv)
     enum { O_FORMAT = 256 };
     static const struct option opts[] = {{"threads", required_argument, 0, 't'},
                                          {"format", required_argument, 0, O_FORMAT},
+                                         CLI_READ_LONGOPTS,
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     hogmf_read_options ro = hogmf_read_options_default();
@@ -32,6 +35,11 @@ int cmd_eval(int argc, char **argv)
     optind = 1;
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":t:h", opts, NULL)) != -1) {
+        int r = cli_read_option("eval", &ro, c, optarg);
+        if (r < 0)
+            return EXIT_INPUT;
+        if (r > 0)
+            continue;
         switch (c) {
         case 't':
             if (cli_parse_u32("eval", "--threads", optarg, 1, 1024, &threads)) return EXIT_INPUT;
@@ -50,8 +58,9 @@ int cmd_eval(int argc, char **argv)
     hogmf_ratings set = {0};
     hogmf_error err = {0};
     int rc = EXIT_OK;
-    if (hogmf_model_load(argv[optind], &model, &err) != HOGMF_OK ||
-        hogmf_ratings_read(argv[optind + 1], &ro, &set, &err) != HOGMF_OK) {
+    if (hogmf_model_load(argv[optind], &model, &err) == HOGMF_OK)
+        cli_read_for_model(&ro, model);
+    if (!model || hogmf_ratings_read(argv[optind + 1], &ro, &set, &err) != HOGMF_OK) {
         rc = cli_report(&err, 0);
         goto done;
     }

@@ -93,8 +93,18 @@ int cmd_foldin(int argc, char **argv)
     hogmf_foldin f = {0};
     hogmf_error err = {0};
     int rc = EXIT_OK;
-    if (hogmf_model_load(argv[optind], &model, &err) != HOGMF_OK ||
-        hogmf_ratings_read(argv[optind + 1], &ro, &set, &err) != HOGMF_OK) {
+    if (hogmf_model_load(argv[optind], &model, &err) != HOGMF_OK) {
+        rc = cli_report(&err, 0);
+        goto done;
+    }
+    if (model->user_names) { /* fold-in files hold numeric user ids */
+        fprintf(stderr, "hogmf: foldin: %s has string ids; fold-in supports numeric ids only\n",
+                argv[optind]);
+        rc = EXIT_INPUT;
+        goto done;
+    }
+    ro.ids = HOGMF_IDS_NUMERIC;
+    if (hogmf_ratings_read(argv[optind + 1], &ro, &set, &err) != HOGMF_OK) {
         rc = cli_report(&err, 0);
         goto done;
     }

@@ -11,93 +11,20 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Defaults for a dense matrix: small, so many epochs of a larger step, light
- * regularisation and one thread; k is chosen by cross-validation unless given (chosen on the
- * README's 4 x 5 example; see the README). */
-static hogmf_params impute_defaults(void)
-{
-    hogmf_params p = hogmf_params_default();
-    p.k = 1;
-    p.epochs = 2000;
-    p.lr = 0.05f;
-    p.lr_decay = 0;
-    p.schedule_lr = HOGMF_LR_CONSTANT;
-    p.lambda_b = p.lambda_p = p.lambda_q = 0.001f;
-    p.init_sd = 0.1f;
-    p.patience = 0;
-    p.threads = 1;
-    return p;
-}
-
-/* Mean RMSE of k-factor models over `folds` seeded folds of the known cells. */
-static int cv_rmse(const hogmf_ratings *known, const hogmf_params *p, uint32_t folds,
-                   double *out)
-{
-    uint32_t *fold = malloc(known->nnz * sizeof *fold);
-    unsigned char *in_test = malloc(known->nnz);
-    hogmf_error err = {0};
-    int rc = EXIT_OK;
-    double sum = 0;
-    if (!fold || !in_test) {
-        fprintf(stderr, "hogmf: impute: out of memory\n");
-        rc = EXIT_INTERNAL;
-        goto done;
-    }
-    if (hogmf_cv_folds(known->nnz, folds, p->seed, fold, &err) != HOGMF_OK) {
-        rc = cli_report(&err, 0);
-        goto done;
-    }
-    for (uint32_t f = 0; f < folds && rc == EXIT_OK; f++) {
-        hogmf_ratings tr = {0}, te = {0};
-        hogmf_model *model = NULL;
-        double rmse = 0;
-        for (size_t j = 0; j < known->nnz; j++)
-            in_test[j] = fold[j] == f;
-        if (hogmf_ratings_partition(known, in_test, &tr, &te, &err) != HOGMF_OK ||
-            hogmf_train(&tr, NULL, p, &model, &err) != HOGMF_OK ||
-            hogmf_evaluate(model, &te, p->threads, &rmse, NULL, NULL, &err) != HOGMF_OK)
-            rc = err.status == HOGMF_ERR_DIVERGED ? EXIT_DIVERGED : cli_report(&err, 0);
-        sum += rmse;
-        hogmf_model_free(&model);
-        hogmf_ratings_free(&tr);
-        hogmf_ratings_free(&te);
-    }
-    *out = sum / folds;
-done:
-    free(fold);
-    free(in_test);
-    return rc;
-}
-
-/* Picks k from 1, 2, 3, 4, 6, 8, 12, 16 (at most the smaller side of the matrix) by 5-fold
- * cross-validation of the known cells; a candidate that diverges is skipped. */
+/* Picks k as the library does (hogmf_impute_choose_k) and reports each candidate's RMSE. */
 static int choose_k(const hogmf_ratings *known, uint32_t m, uint32_t n, hogmf_params *p,
                     int quiet)
 {
-    static const uint32_t ks[] = {1, 2, 3, 4, 6, 8, 12, 16};
-    uint32_t side = m < n ? m : n, folds = known->nnz < 5 ? (uint32_t)known->nnz : 5;
-    double best = INFINITY;
-    uint32_t best_k = p->k;
-    if (folds < 2)
-        return EXIT_OK;
-    for (size_t j = 0; j < sizeof ks / sizeof ks[0] && ks[j] <= side; j++) {
-        hogmf_params q = *p;
-        q.k = ks[j];
-        double rmse = INFINITY;
-        int rc = cv_rmse(known, &q, folds, &rmse);
-        if (rc == EXIT_DIVERGED)
-            continue;
-        if (rc != EXIT_OK)
-            return rc;
-        if (!quiet)
+    double rmse[HOGMF_IMPUTE_KS];
+    uint32_t k, folds;
+    hogmf_error err = {0};
+    if (hogmf_impute_choose_k(known, m, n, p, &k, rmse, &folds, &err) != HOGMF_OK)
+        return cli_report(&err, 0);
+    for (int j = 0; j < HOGMF_IMPUTE_KS && !quiet; j++)
+        if (isfinite(rmse[j]))
             fprintf(stderr, "hogmf: impute: k=%u: %u-fold RMSE of the known cells %.4g\n",
-                    ks[j], folds, rmse);
-        if (rmse < best) {
-            best = rmse;
-            best_k = ks[j];
-        }
-    }
-    p->k = best_k;
+                    hogmf_impute_ks[j], folds, rmse[j]);
+    p->k = k;
     return EXIT_OK;
 }
 
@@ -135,7 +62,7 @@ int cmd_impute(int argc, char **argv)
                                          {"quiet", no_argument, 0, 'q'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
-    hogmf_params defaults = impute_defaults(), p = defaults;
+    hogmf_params defaults = hogmf_impute_params_default(), p = defaults;
     cli_train_opts to;
     cli_train_opts_init(&to, &p);
     const char *out_path = NULL, *missing = NULL;

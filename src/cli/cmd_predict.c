@@ -19,11 +19,16 @@ static const char help[] =
     "  -o, --output OUT    output file [stdout]\n"
     "      --foldin FILE   add the users of a fold-in file (hogmf foldin) to the model\n"
     "      --format FMT    auto, tsv, dat, csv or libmf [auto]\n"
+    "      --columns C     USER,ITEM[,RATING[,TIMESTAMP]] of a wider file: 1-based numbers\n"
+    "                      or header names (ids are read as the model's: numbers or strings)\n"
     "  -h, --help          this text\n";
 
-static size_t fmt_line(char *buf, size_t cap, uint32_t u, uint32_t i, float r)
+static size_t fmt_line(char *buf, size_t cap, const hogmf_ratings *set, uint32_t u, uint32_t i,
+                       float r)
 {
-    return (size_t)snprintf(buf, cap, "%u %u %.6g\n", u, i, (double)r);
+    char ub[16], ib[16];
+    return (size_t)snprintf(buf, cap, "%s %s %.6g\n", cli_id(ub, sizeof ub, set->user_names, u),
+                            cli_id(ib, sizeof ib, set->item_names, i), (double)r);
 }
 
 int cmd_predict(int argc, char **argv)
@@ -32,6 +37,7 @@ int cmd_predict(int argc, char **argv)
     static const struct option opts[] = {{"output", required_argument, 0, 'o'},
                                          {"foldin", required_argument, 0, O_FOLDIN},
                                          {"format", required_argument, 0, O_FORMAT},
+                                         CLI_READ_LONGOPTS,
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     hogmf_read_options ro = hogmf_read_options_default();
@@ -42,6 +48,11 @@ int cmd_predict(int argc, char **argv)
     optind = 1;
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":o:h", opts, NULL)) != -1) {
+        int r = cli_read_option("predict", &ro, c, optarg);
+        if (r < 0)
+            return EXIT_INPUT;
+        if (r > 0)
+            continue;
         switch (c) {
         case 'o': out_path = optarg; break;
         case O_FOLDIN: foldin_path = optarg; break;
@@ -70,6 +81,7 @@ int cmd_predict(int argc, char **argv)
     int rc = EXIT_OK;
     if ((rc = cli_load_model_foldin(argv[optind], foldin_path, &model)) != EXIT_OK)
         goto done;
+    cli_read_for_model(&ro, model);
     if (hogmf_ratings_read(argv[optind + 1], &ro, &set, &err) != HOGMF_OK) {
         rc = cli_report(&err, 0);
         goto done;
@@ -77,6 +89,12 @@ int cmd_predict(int argc, char **argv)
     uint32_t *um = malloc(((size_t)set.m + 1) * sizeof *um);
     uint32_t *im = malloc(((size_t)set.n + 1) * sizeof *im);
     size_t cap = set.nnz * 40 + 1, len = 0, unknown = 0;
+    for (size_t j = 0; set.user_names && j < set.nnz; j++) { /* room for the names */
+        size_t lu = 0, li = 0;
+        hogmf_names_get(set.user_names, set.user_ids[set.data[j].u], &lu);
+        hogmf_names_get(set.item_names, set.item_ids[set.data[j].i], &li);
+        cap += lu + li;
+    }
     text = malloc(cap);
     if (!um || !im || !text) {
         free(um);
@@ -93,7 +111,7 @@ int cmd_predict(int argc, char **argv)
         const hogmf_rating *x = &set.data[j];
         uint32_t u = um[x->u], i = im[x->i];
         unknown += u == HOGMF_UNKNOWN || i == HOGMF_UNKNOWN;
-        len += fmt_line(text + len, cap - len, set.user_ids[x->u], set.item_ids[x->i],
+        len += fmt_line(text + len, cap - len, &set, set.user_ids[x->u], set.item_ids[x->i],
                         hogmf_model_predict(model, u, i));
     }
     free(um);

@@ -21,7 +21,8 @@ static const char help[] =
     "scored; ties go to the item seen first in training.\n"
     "\n"
     "options:\n"
-    "      --user ID          a user id (repeatable)\n"
+    "      --user ID          a user id (repeatable; a string id for a model trained on\n"
+    "                         string ids)\n"
     "      --all-users        every user\n"
     "  -n, --count N          items per user [10]\n"
     "      --exclude FILE     ratings file whose (user, item) pairs are not recommended\n"
@@ -30,6 +31,7 @@ static const char help[] =
     "  -o, --output OUT       output file, written atomically [stdout]\n"
     "  -t, --threads N        threads [all cores]\n"
     "      --format FMT       format of the --exclude files [auto]\n"
+    "      --columns C        USER,ITEM[,RATING[,TIMESTAMP]] of wider --exclude files\n"
     "  -q, --quiet            no timing on stderr\n"
     "  -h, --help             this text\n";
 
@@ -77,11 +79,13 @@ int cmd_recommend(int argc, char **argv)
                                          {"output", required_argument, 0, 'o'},
                                          {"threads", required_argument, 0, 't'},
                                          {"format", required_argument, 0, O_FORMAT},
+                                         CLI_READ_LONGOPTS,
                                          {"quiet", no_argument, 0, 'q'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     uint32_t N = 10, threads = 0, nids = 0;
     uint32_t *ids = malloc((size_t)argc * sizeof *ids);
+    const char **id_args = malloc((size_t)argc * sizeof *id_args);
     const char **excl_paths = malloc((size_t)argc * sizeof *excl_paths);
     size_t nexcl = 0;
     const char *foldin_path = NULL, *out_path = NULL;
@@ -93,7 +97,7 @@ int cmd_recommend(int argc, char **argv)
     uint32_t *users = NULL, *items = NULL, *count = NULL;
     float *ratings = NULL;
     char *text = NULL;
-    if (!ids || !excl_paths) {
+    if (!ids || !id_args || !excl_paths) {
         fprintf(stderr, "hogmf: recommend: out of memory\n");
         rc = EXIT_INTERNAL;
         goto done;
@@ -101,14 +105,15 @@ int cmd_recommend(int argc, char **argv)
     optind = 1;
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":n:o:t:qh", opts, NULL)) != -1) {
+        int r = cli_read_option("recommend", &ro, c, optarg);
+        if (r < 0) {
+            rc = EXIT_INPUT;
+            goto done;
+        }
+        if (r > 0)
+            continue;
         switch (c) {
-        case O_USER:
-            if (cli_parse_u32("recommend", "--user", optarg, 0, UINT32_MAX, &ids[nids])) {
-                rc = EXIT_INPUT;
-                goto done;
-            }
-            nids++;
-            break;
+        case O_USER: id_args[nids++] = optarg; break; /* numbers or names: the model tells */
         case O_ALL_USERS: all_users = 1; break;
         case 'n':
             if (cli_parse_u32("recommend", "--count", optarg, 1, 1000000, &N)) {
@@ -162,6 +167,12 @@ int cmd_recommend(int argc, char **argv)
     if ((rc = cli_load_model_foldin(argv[optind], foldin_path, &model)) != EXIT_OK)
         goto done;
     hogmf_error err = {0};
+    cli_read_for_model(&ro, model);
+    for (uint32_t j = 0; j < nids && !model->user_names; j++)
+        if (cli_parse_u32("recommend", "--user", id_args[j], 0, UINT32_MAX, &ids[j])) {
+            rc = EXIT_INPUT;
+            goto done;
+        }
     uint32_t nusers = all_users ? model->m : nids;
     users = malloc(((size_t)nusers + 1) * sizeof *users);
     if (!users) {
@@ -170,11 +181,14 @@ int cmd_recommend(int argc, char **argv)
         goto done;
     }
     for (uint32_t j = 0; j < nusers; j++) {
-        users[j] = all_users ? j : hogmf_model_user_index(model, ids[j]);
+        users[j] = all_users           ? j
+                   : model->user_names ? hogmf_model_user_index_name(model, id_args[j],
+                                                                     strlen(id_args[j]))
+                                       : hogmf_model_user_index(model, ids[j]);
         if (users[j] == HOGMF_UNKNOWN) {
-            fprintf(stderr, "hogmf: recommend: user %u is not in %s%s%s (fold new users in "
+            fprintf(stderr, "hogmf: recommend: user %s is not in %s%s%s (fold new users in "
                             "with 'hogmf foldin')\n",
-                    ids[j], argv[optind], foldin_path ? " or " : "",
+                    id_args[j], argv[optind], foldin_path ? " or " : "",
                     foldin_path ? foldin_path : "");
             rc = EXIT_INPUT;
             goto done;
@@ -224,6 +238,10 @@ int cmd_recommend(int argc, char **argv)
     for (uint32_t j = 0; j < nusers; j++)
         lines += count[j];
     size_t cap = lines * 40 + 1, len = 0;
+    for (uint32_t j = 0; model->user_names && j < nusers; j++) /* room for the names */
+        for (uint32_t r = 0; r < count[j]; r++)
+            cap += strlen(hogmf_model_user_name(model, users[j])) +
+                   strlen(hogmf_model_item_name(model, items[(size_t)j * N + r]));
     text = malloc(cap);
     if (!text) {
         fprintf(stderr, "hogmf: recommend: out of memory\n");
@@ -233,9 +251,12 @@ int cmd_recommend(int argc, char **argv)
     for (uint32_t j = 0; j < nusers; j++)
         for (uint32_t r = 0; r < count[j]; r++) {
             size_t at = (size_t)j * N + r;
-            len += (size_t)snprintf(text + len, cap - len, "%u %u %.6g\n",
-                                    model->user_ids[users[j]], model->item_ids[items[at]],
-                                    (double)ratings[at]);
+            char ub[16], ib[16];
+            len += (size_t)snprintf(
+                text + len, cap - len, "%s %s %.6g\n",
+                cli_id(ub, sizeof ub, model->user_names, model->user_ids[users[j]]),
+                cli_id(ib, sizeof ib, model->item_names, model->item_ids[items[at]]),
+                (double)ratings[at]);
         }
     if (!quiet)
         fprintf(stderr, "hogmf: scored %u items for %u users in %.3f s (%.3g predictions/s)\n",
@@ -254,6 +275,7 @@ done:
     hogmf_seen_free(&seen);
     hogmf_model_free(&model);
     free(ids);
+    free(id_args);
     free(excl_paths);
     free(users);
     free(items);

@@ -42,6 +42,10 @@ static const char help_more[] =
     "                         to stdout (with --json an \"auto\" event). A number right after\n"
     "                         --auto is SECONDS: write a file named 5 as ./5\n"
     "      --format FMT       auto, tsv, dat, csv or libmf [auto]\n"
+    "      --ids I            auto, numeric or string ids [auto: strings when the first\n"
+    "                         line's are not numbers]; string ids are kept in the model\n"
+    "      --columns C        USER,ITEM,RATING[,TIMESTAMP] of a wider file: 1-based\n"
+    "                         numbers or header names, '-' for no timestamp\n"
     "      --log FILE         write the epochs as JSON lines (keys epoch, train_rmse,\n"
     "                         valid_rmse, epoch_seconds, updates_per_second)\n"
     "  -q, --quiet            no progress, epoch or summary lines (warnings and errors stay)\n"
@@ -132,14 +136,11 @@ static int on_epoch(void *vctx, const hogmf_epoch_stats *s)
     return 0;
 }
 
-static int read_set(cli_out *o, const char *path, hogmf_format fmt, uint64_t max_memory,
+static int read_set(cli_out *o, const char *path, const hogmf_read_options *ro,
                     hogmf_ratings *out)
 {
-    hogmf_read_options ro = hogmf_read_options_default();
-    ro.format = fmt;
-    ro.max_memory = max_memory; /* enforced as the reader grows, whatever the estimate said */
     hogmf_error err = {0};
-    if (cli_read(o, path, &ro, out, &err) != HOGMF_OK)
+    if (cli_read(o, path, ro, out, &err) != HOGMF_OK)
         return cli_report(&err, 0);
     double dt = o->read_seconds;
     if (!o->quiet) {
@@ -178,13 +179,14 @@ int cmd_train(int argc, char **argv)
         {"resume", required_argument, 0, O_RESUME},
         {"max-memory", required_argument, 0, O_MAX_MEMORY},
         {"auto", optional_argument, 0, O_AUTO},
+        CLI_READ_LONGOPTS,
         {0, 0, 0, 0}};
     hogmf_params p = hogmf_params_default();
     cli_train_opts to; /* the options shared with cv, tune and impute */
     cli_train_opts_init(&to, &p);
     const char *out_path = NULL, *valid_path = NULL;
     double holdout = -1; /* not given */
-    hogmf_format fmt = HOGMF_FORMAT_AUTO;
+    hogmf_read_options ro = hogmf_read_options_default();
     train_ctx ctx = {0};
     cli_batch batch = {0};
     int every_set = 0, use_auto = 0;
@@ -194,6 +196,8 @@ int cmd_train(int argc, char **argv)
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":o:" CLI_TRAIN_SHORTOPTS "qh", opts, NULL)) != -1) {
         int r = cli_train_option("train", &to, c, optarg);
+        if (r == 0)
+            r = cli_read_option("train", &ro, c, optarg);
         if (r < 0)
             return EXIT_INPUT;
         if (r > 0)
@@ -206,7 +210,7 @@ int cmd_train(int argc, char **argv)
                 return EXIT_INPUT;
             break;
         case O_FORMAT:
-            if (cli_parse_format("train", optarg, &fmt)) return EXIT_INPUT;
+            if (cli_parse_format("train", optarg, &ro.format)) return EXIT_INPUT;
             break;
         case O_LOG: ctx.log_path = optarg; break;
         case O_ORDER:
@@ -266,6 +270,7 @@ int cmd_train(int argc, char **argv)
         }
     }
     cli_train_opts_finish(&to);
+    ro.max_memory = batch.max_memory; /* enforced as the reader grows, whatever the estimate said */
     if (optind + 1 != argc)
         return cli_usage_error("train", "expected one TRAIN_FILE, found %d", argc - optind);
     if (!out_path)
@@ -317,7 +322,7 @@ int cmd_train(int argc, char **argv)
     hogmf_error err = {0};
     int rc = cli_memory_check_read(&ctx.out, &batch, train_path);
     if (rc == EXIT_OK)
-        rc = read_set(&ctx.out, train_path, fmt, batch.max_memory, &all);
+        rc = read_set(&ctx.out, train_path, &ro, &all);
     if (rc != EXIT_OK)
         goto done;
     if (holdout > 0 && !use_auto) {
@@ -334,9 +339,13 @@ int cmd_train(int argc, char **argv)
     } else {
         train = all;
         memset(&all, 0, sizeof all);
-        if (valid_path &&
-            ((rc = cli_memory_check_read(&ctx.out, &batch, valid_path)) != EXIT_OK ||
-             (rc = read_set(&ctx.out, valid_path, fmt, batch.max_memory, &valid)) != EXIT_OK))
+        /* The validation file's ids are read as the training file's (string ids get the
+         * same codes). */
+        ro.ids = train.user_names ? HOGMF_IDS_STRING : HOGMF_IDS_NUMERIC;
+        ro.user_names = train.user_names;
+        ro.item_names = train.item_names;
+        if (valid_path && ((rc = cli_memory_check_read(&ctx.out, &batch, valid_path)) != EXIT_OK ||
+                           (rc = read_set(&ctx.out, valid_path, &ro, &valid)) != EXIT_OK))
             goto done;
     }
     if (use_auto) {

@@ -248,3 +248,37 @@ void cli_shell_append(char *buf, size_t cap, const char *s)
 #undef PUT
     buf[len < cap ? len : cap - 1] = '\0';
 }
+
+int cli_read_option(const char *cmd, hogmf_read_options *ro, int c, char *arg)
+{
+    hogmf_error err = {0};
+    switch (c) {
+    case CLI_OPT_IDS:
+        if (hogmf_ids_parse(arg, &ro->ids) == 0)
+            return 1;
+        cli_usage_error(cmd, "--ids: expected auto, numeric or string, found '%s'", arg);
+        return -1;
+    case CLI_OPT_COLUMNS:
+        if (hogmf_read_options_columns(ro, arg, &err) == 0)
+            return 1;
+        cli_usage_error(cmd, "%s", err.msg);
+        return -1;
+    default: return 0;
+    }
+}
+
+void cli_read_for_model(hogmf_read_options *ro, const hogmf_model *model)
+{
+    ro->ids = model->user_names || model->item_names ? HOGMF_IDS_STRING : HOGMF_IDS_NUMERIC;
+    ro->user_names = model->user_names;
+    ro->item_names = model->item_names;
+}
+
+const char *cli_id(char *buf, size_t cap, const hogmf_names *names, uint32_t id)
+{
+    const char *name = hogmf_names_get(names, id, NULL);
+    if (name)
+        return name;
+    snprintf(buf, cap, "%u", id);
+    return buf;
+}
