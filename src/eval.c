@@ -146,8 +146,36 @@ typedef struct eval_acc512 {
     size_t bad;
 } eval_acc512;
 
-/* Ratings x[0..len), len <= 16, into *acc; stride is a constant where the caller can make
- * it one, so the loop over d disappears for small k. */
+/* The rest of a group of 16 once its products are in v (slots as eval_tree16 takes them), its
+ * bias terms mu + bu + bi in b and its ratings in rv; only the first len count. */
+__attribute__((target("avx512f"))) static inline __attribute__((always_inline)) void
+eval_finish16(const eval_ctx *c, const __m512 *v, __m512 b, __m512 rv, size_t len,
+              eval_acc512 *acc)
+{
+    const __m512 mu = _mm512_set1_ps(c->mu);
+    /* raw = ((mu + bu) + bi) + p.q, as hogmf_model_predict adds them */
+    const __m512 raw = _mm512_add_ps(b, eval_tree16(v));
+    const __m512 dev = _mm512_abs_ps(_mm512_sub_ps(raw, mu));
+    const unsigned runaway =
+        (unsigned)(__mmask16)~_mm512_cmp_ps_mask(dev, _mm512_set1_ps(c->limit), _CMP_LE_OQ);
+    acc->bad += (size_t)__builtin_popcount(runaway & ((1u << len) - 1));
+    /* max gives rmin for NaN; NaN then predicts the mean */
+    __m512 pred =
+        _mm512_min_ps(_mm512_max_ps(raw, _mm512_set1_ps(c->rmin)), _mm512_set1_ps(c->rmax));
+    pred = _mm512_mask_mov_ps(pred, _mm512_cmp_ps_mask(raw, raw, _CMP_UNORD_Q), mu);
+    const __m512d e0 = _mm512_sub_pd(_mm512_cvtps_pd(_mm512_castps512_ps256(rv)),
+                                     _mm512_cvtps_pd(_mm512_castps512_ps256(pred)));
+    const __m512d e1 = _mm512_sub_pd(
+        _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(rv), 1))),
+        _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(pred), 1))));
+    acc->se0 = _mm512_fmadd_pd(e0, e0, acc->se0);
+    acc->se1 = _mm512_fmadd_pd(e1, e1, acc->se1);
+    acc->ae0 = _mm512_add_pd(acc->ae0, _mm512_abs_pd(e0));
+    acc->ae1 = _mm512_add_pd(acc->ae1, _mm512_abs_pd(e1));
+}
+
+/* Any group x[0..len), len <= 16: unknown users or items and the padding of a short group
+ * handled per rating. stride is a constant where the caller can make it one. */
 __attribute__((target("avx512f"))) static inline __attribute__((always_inline)) void
 eval_batch16(const eval_ctx *c, const hogmf_rating *x, size_t len, uint32_t stride, float pad,
              eval_acc512 *acc)
@@ -166,35 +194,58 @@ eval_batch16(const eval_ctx *c, const hogmf_rating *x, size_t len, uint32_t stri
         bi[s] = bi_s;
         r[s] = r_s;
     }
-    const __m512 mu = _mm512_set1_ps(c->mu);
-    /* raw = ((mu + bu) + bi) + p.q, as hogmf_model_predict adds them */
-    const __m512 raw = _mm512_add_ps(
-        _mm512_add_ps(_mm512_add_ps(mu, _mm512_load_ps(bu)), _mm512_load_ps(bi)),
-        eval_tree16(v));
-    const __m512 dev = _mm512_abs_ps(_mm512_sub_ps(raw, mu));
-    const unsigned runaway =
-        (unsigned)(__mmask16)~_mm512_cmp_ps_mask(dev, _mm512_set1_ps(c->limit), _CMP_LE_OQ);
-    acc->bad += (size_t)__builtin_popcount(runaway & ((1u << len) - 1));
-    /* max gives rmin for NaN; NaN then predicts the mean */
-    __m512 pred =
-        _mm512_min_ps(_mm512_max_ps(raw, _mm512_set1_ps(c->rmin)), _mm512_set1_ps(c->rmax));
-    pred = _mm512_mask_mov_ps(pred, _mm512_cmp_ps_mask(raw, raw, _CMP_UNORD_Q), mu);
-    const __m512 rv = _mm512_load_ps(r);
-    const __m512d e0 = _mm512_sub_pd(_mm512_cvtps_pd(_mm512_castps512_ps256(rv)),
-                                     _mm512_cvtps_pd(_mm512_castps512_ps256(pred)));
-    const __m512d e1 = _mm512_sub_pd(
-        _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(rv), 1))),
-        _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(pred), 1))));
-    acc->se0 = _mm512_fmadd_pd(e0, e0, acc->se0);
-    acc->se1 = _mm512_fmadd_pd(e1, e1, acc->se1);
-    acc->ae0 = _mm512_add_pd(acc->ae0, _mm512_abs_pd(e0));
-    acc->ae1 = _mm512_add_pd(acc->ae1, _mm512_abs_pd(e1));
+    const __m512 b = _mm512_add_ps(
+        _mm512_add_ps(_mm512_set1_ps(c->mu), _mm512_load_ps(bu)), _mm512_load_ps(bi));
+    eval_finish16(c, v, b, _mm512_load_ps(r), len, acc);
+}
+
+/* A whole group of 16 whose users and items are all known, the common case: the ratings'
+ * fields are read as vectors (dwords 3j, 3j + 1, 3j + 2 of 48), checked at once, and the
+ * loop per rating only loads its rows and biases. Returns 0, doing nothing, when one of them
+ * is unknown. */
+__attribute__((target("avx512f"))) static inline __attribute__((always_inline)) int
+eval_known16(const eval_ctx *c, const hogmf_rating *x, uint32_t stride, eval_acc512 *acc)
+{
+    const __m512i j3 = _mm512_set_epi32(45, 42, 39, 36, 33, 30, 27, 24, 21, 18, 15, 12, 9, 6, 3, 0);
+    const __m512i k1 = _mm512_set1_epi32(1), k2 = _mm512_set1_epi32(2),
+                  k32 = _mm512_set1_epi32(32);
+    const __m512i A = _mm512_loadu_si512((const void *)x),
+                  B = _mm512_loadu_si512((const void *)((const uint32_t *)x + 16)),
+                  C = _mm512_loadu_si512((const void *)((const uint32_t *)x + 32));
+    const __m512i ju = j3, ji = _mm512_add_epi32(j3, k1), jr = _mm512_add_epi32(j3, k2);
+    const __m512i U = _mm512_mask_permutexvar_epi32(_mm512_permutex2var_epi32(A, ju, B), 0xF800,
+                                                    _mm512_sub_epi32(ju, k32), C);
+    const __m512i I = _mm512_mask_permutexvar_epi32(_mm512_permutex2var_epi32(A, ji, B), 0xF800,
+                                                    _mm512_sub_epi32(ji, k32), C);
+    const __m512i R = _mm512_mask_permutexvar_epi32(_mm512_permutex2var_epi32(A, jr, B), 0xFC00,
+                                                    _mm512_sub_epi32(jr, k32), C);
+    const __mmask16 known = _mm512_cmplt_epu32_mask(U, _mm512_set1_epi32((int)c->m)) &
+                            _mm512_cmplt_epu32_mask(I, _mm512_set1_epi32((int)c->n));
+    if (known != 0xFFFF)
+        return 0;
+    const float *const P = c->P, *const Q = c->Q, *const bu = c->bu, *const bi = c->bi;
+    const float mu = c->mu;
+    float b[16] __attribute__((aligned(64)));
+    __m512 v[16];
+#pragma GCC unroll 16
+    for (size_t s = 0; s < 16; s++) {
+        const uint32_t u = x[s].u, i = x[s].i;
+        const float *p = P + (size_t)u * stride, *q = Q + (size_t)i * stride;
+        b[s] = (mu + bu[u]) + bi[i];
+        __m512 t = _mm512_mul_ps(_mm512_load_ps(p), _mm512_load_ps(q));
+        for (uint32_t d = 16; d < stride; d += 16)
+            t = _mm512_fmadd_ps(_mm512_load_ps(p + d), _mm512_load_ps(q + d), t);
+        v[EVAL_SLOT16(s)] = t;
+    }
+    eval_finish16(c, v, _mm512_load_ps(b), _mm512_castsi512_ps(R), 16, acc);
+    return 1;
 }
 
 /* Whole groups of 16 with a constant stride S, then the short last group. */
 #define EVAL_LOOP16(S)                                                                         \
     for (; j + 16 <= hi; j += 16)                                                              \
-        eval_batch16(c, x + j, 16, (S), pad, &a);                                              \
+        if (!eval_known16(c, x + j, (S), &a))                                                  \
+            eval_batch16(c, x + j, 16, (S), pad, &a);                                          \
     if (j < hi)                                                                                \
         eval_batch16(c, x + j, hi - j, (S), pad, &a);
 
