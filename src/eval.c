@@ -91,9 +91,9 @@ static void eval_range_portable(const eval_ctx *c, const hogmf_rating *x, size_t
  * the zero row: their error is exactly 0 and they are not counted as runaway. */
 
 /* From k = 64 on (rows of 4 cache lines and more) the rows of the ratings one group ahead are
- * prefetched: a tile's block of user rows then outgrows L2 (10M bench set, k = 128, one
- * thread: 0.14-0.15 s per pass with it, 0.20 s without); at k = 32 the rows are in L2 and
- * the prefetches only cost instructions (no gain measured). */
+ * prefetched: a tile's block of user rows then outgrows L2 (bench/epochs.sh's 10M set,
+ * k = 128, one thread: 0.14-0.15 s per pass with it, 0.20 s without); at k = 32 the rows
+ * are in L2 and the prefetches only cost instructions (no gain measured). */
 #define EVAL_AHEAD 16
 #define EVAL_PF_STRIDE 64
 
