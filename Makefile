@@ -129,11 +129,15 @@ clean:
 # ---------------------------------------------------------------- bench programs
 # Small C programs under bench/ that link the library (bench/NAME.c -> build/bench_NAME);
 # `make bench` builds them before it runs bench/run.sh, which times them and the CLI.
-BENCH_SRC := bench/load.c bench/rss.c bench/naive.c
+BENCH_SRC := bench/load.c bench/rss.c bench/naive.c bench/epochs.c
 BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench_%)
 
-.PHONY: bench-progs
+.PHONY: bench-progs bench-epochs
 bench-progs: $(BENCH_BIN)
+
+# Issue 14's evaluation and short-epoch ratios (bench/epochs.sh).
+bench-epochs: all $(BUILD)/bench_epochs
+	$(Q)BENCH_BUILD=$(BUILD) sh bench/epochs.sh
 
 bench: $(BENCH_BIN)
 

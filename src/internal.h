@@ -266,8 +266,9 @@ void hogmf__run_epoch(const hogmf_sgd_ctx *c, hogmf_rating *x, size_t nnz,
 /* ---------------------------------------------------------------- evaluation (eval.c) */
 
 /* Sum of squared and absolute errors of clipped predictions over samples whose u and i are
- * model indices (either may be HOGMF_UNKNOWN), in a fixed order for a given thread count.
- * *nonfinite counts non-finite unclipped predictions. */
+ * model indices (either may be HOGMF_UNKNOWN), the same bit for bit for every thread count
+ * (fixed chunks added in order). *nonfinite counts non-finite or runaway unclipped
+ * predictions. Reads the samples in the order given: tile order keeps the rows in cache. */
 void hogmf__eval_sums(const hogmf_model *model, const hogmf_rating *samples, size_t nnz,
                       int threads, double *sse, double *sae, size_t *nonfinite);
 

@@ -406,6 +406,151 @@ START_TEST(test_evaluate_matches_independent_sums)
 }
 END_TEST
 
+/* hogmf__eval_sums against sums computed here in double, for each kernel (the table isas) and
+ * each case below: k not a multiple of 16, lengths that end in short vector groups and cross
+ * the 4096-rating chunks, long runs of one user, unknown users and items, and predictions
+ * that are clipped, NaN (predicted as mu), infinite or runaway (both counted). */
+typedef struct eval_case {
+    uint32_t k, m, n;
+    size_t nnz;
+    int run;     /* each user's ratings come in runs of this length */
+    int unknown; /* every unknown-th rating has an unknown user or item (0: none) */
+    int blowup;  /* rows with a NaN, an infinite bias or a runaway bias */
+} eval_case;
+
+static const eval_case eval_cases[] = {
+    {1, 7, 5, 1, 1, 0, 0},        {5, 9, 6, 15, 1, 3, 0},     {16, 20, 12, 17, 1, 0, 0},
+    {20, 31, 17, 333, 40, 0, 0},  {33, 50, 40, 4101, 1, 7, 0}, {40, 64, 48, 9000, 200, 5, 1},
+    {100, 30, 25, 4096, 3, 0, 1}, {128, 40, 30, 8195, 1, 11, 0},
+};
+enum { EVAL_CASES = sizeof eval_cases / sizeof eval_cases[0], EVAL_ISAS = 3 };
+
+/* The model and ratings of case c (seeded); the caller frees both. */
+static hogmf_model *eval_case_build(const eval_case *c, hogmf_rating **xout)
+{
+    hogmf_model *m = hogmf_model_new(c->m, c->n, c->k);
+    ck_assert_ptr_nonnull(m);
+    uint64_t s = 1000 + c->k;
+    for (size_t j = 0; j < (size_t)c->m * m->stride; j++)
+        m->P[j] = j % m->stride < c->k
+                      ? (float)((double)(hogmf__splitmix64(&s) >> 40) / 16777216.0 - 0.5)
+                      : 0;
+    for (size_t j = 0; j < (size_t)c->n * m->stride; j++)
+        m->Q[j] = j % m->stride < c->k
+                      ? (float)((double)(hogmf__splitmix64(&s) >> 40) / 16777216.0 - 0.5)
+                      : 0;
+    for (uint32_t u = 0; u < c->m; u++)
+        m->bu[u] = (float)(u % 7) * 0.3f - 0.9f;
+    for (uint32_t i = 0; i < c->n; i++)
+        m->bi[i] = (float)(i % 5) * 0.4f - 0.8f;
+    m->mu = 3.1f;
+    m->rmin = 1;
+    m->rmax = 5;
+    if (c->blowup) { /* user 1: a NaN factor; user 2: infinite bias; item 3: runaway bias */
+        m->P[1 * (size_t)m->stride] = NAN;
+        m->bu[2] = INFINITY;
+        m->bi[3] = 1e6f;
+    }
+    hogmf_rating *x = malloc(c->nnz * sizeof *x);
+    ck_assert_ptr_nonnull(x);
+    uint32_t u = 0;
+    for (size_t j = 0; j < c->nnz; j++) {
+        if (j % (size_t)c->run == 0)
+            u = (uint32_t)(hogmf__splitmix64(&s) % c->m);
+        x[j].u = u;
+        x[j].i = (uint32_t)(hogmf__splitmix64(&s) % c->n);
+        x[j].r = (float)(1 + (hogmf__splitmix64(&s) % 9) * 0.5);
+        if (c->unknown && j % (size_t)c->unknown == 0) {
+            int w = (int)(hogmf__splitmix64(&s) % 3);
+            if (w != 1)
+                x[j].u = w == 0 ? HOGMF_UNKNOWN : c->m + 5;
+            if (w != 0)
+                x[j].i = HOGMF_UNKNOWN;
+        }
+    }
+    *xout = x;
+    return m;
+}
+
+/* The sums over x in double; *bad counts NaN, infinite and runaway raw predictions. */
+static void eval_reference(const hogmf_model *m, const hogmf_rating *x, size_t nnz, double *se,
+                           double *ae, size_t *bad)
+{
+    *se = *ae = 0;
+    *bad = 0;
+    const double limit = 1e4 * (m->rmax - m->rmin + 1.0);
+    for (size_t j = 0; j < nnz; j++) {
+        const int ku = x[j].u < m->m, ki = x[j].i < m->n;
+        double raw = m->mu;
+        if (ku)
+            raw += m->bu[x[j].u];
+        if (ki)
+            raw += m->bi[x[j].i];
+        if (ku && ki)
+            for (uint32_t d = 0; d < m->k; d++)
+                raw += (double)m->P[(size_t)x[j].u * m->stride + d] *
+                       m->Q[(size_t)x[j].i * m->stride + d];
+        if (!(fabs(raw - m->mu) <= limit))
+            ++*bad;
+        double pred = isnan(raw) ? m->mu : raw < m->rmin ? m->rmin : raw > m->rmax ? m->rmax : raw;
+        double e = x[j].r - pred;
+        *se += e * e;
+        *ae += fabs(e);
+    }
+}
+
+START_TEST(test_eval_sums_match_double)
+{
+    const eval_case *c = &eval_cases[_i % EVAL_CASES];
+    use_isa(isas[_i / EVAL_CASES]);
+    hogmf_rating *x;
+    hogmf_model *m = eval_case_build(c, &x);
+    double se, ae, rse, rae;
+    size_t bad, rbad;
+    eval_reference(m, x, c->nnz, &rse, &rae, &rbad);
+    if (c->blowup)
+        ck_assert_uint_gt(rbad, 0); /* the case does exercise the count */
+    for (int threads = 1; threads <= 3; threads++) {
+        hogmf__eval_sums(m, x, c->nnz, threads, &se, &ae, &bad);
+        double rmse = sqrt(se / (double)c->nnz), want = sqrt(rse / (double)c->nnz);
+        double mae = ae / (double)c->nnz, wmae = rae / (double)c->nnz;
+        ck_assert_msg(fabs(rmse - want) < 1e-6 * want + 1e-12 &&
+                          fabs(mae - wmae) < 1e-6 * wmae + 1e-12 && bad == rbad,
+                      "kernel %s, k %u, %zu ratings, %d threads: rmse %.9f mae %.9f bad %zu, "
+                      "want %.9f %.9f %zu (rmse difference %.3g)",
+                      hogmf_kernel_name(), c->k, c->nnz, threads, rmse, mae, bad, want, wmae,
+                      rbad, rmse - want);
+    }
+    free(x);
+    hogmf_model_free(&m);
+}
+END_TEST
+
+/* The sums are the same bit for bit with 1, 2, 3 and 4 threads (the deterministic mode and
+ * the early-stopping decisions rely on it), for each kernel, on a set of several chunks. */
+START_TEST(test_eval_sums_independent_of_threads)
+{
+    use_isa(isas[_i]);
+    const eval_case c = {37, 300, 200, 5 * 4096 + 123, 2, 13, 0};
+    hogmf_rating *x;
+    hogmf_model *m = eval_case_build(&c, &x);
+    double se1, ae1;
+    size_t bad1;
+    hogmf__eval_sums(m, x, c.nnz, 1, &se1, &ae1, &bad1);
+    for (int threads = 2; threads <= 4; threads++) {
+        double se, ae;
+        size_t bad;
+        hogmf__eval_sums(m, x, c.nnz, threads, &se, &ae, &bad);
+        ck_assert_msg(!memcmp(&se, &se1, sizeof se) && !memcmp(&ae, &ae1, sizeof ae) &&
+                          bad == bad1,
+                      "kernel %s, %d threads: sse %.17g sae %.17g, 1 thread: %.17g %.17g",
+                      hogmf_kernel_name(), threads, se, ae, se1, ae1);
+    }
+    free(x);
+    hogmf_model_free(&m);
+}
+END_TEST
+
 START_TEST(test_rows_are_aligned_and_padded)
 {
     hogmf_model *m = hogmf_model_new(5, 3, 20);
@@ -551,6 +696,8 @@ Suite *model_suite(void)
     tcase_add_test(tp, test_predict_unknown_and_clipping);
     tcase_add_test(tp, test_rows_are_aligned_and_padded);
     tcase_add_loop_test(tp, test_evaluate_matches_independent_sums, 0, 3);
+    tcase_add_loop_test(tp, test_eval_sums_match_double, 0, EVAL_CASES * EVAL_ISAS);
+    tcase_add_loop_test(tp, test_eval_sums_independent_of_threads, 0, EVAL_ISAS);
     suite_add_tcase(s, tp);
     return s;
 }

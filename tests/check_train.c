@@ -297,6 +297,54 @@ START_TEST(test_deterministic_is_identical_for_any_thread_count)
 }
 END_TEST
 
+/* The RMSE and MAE the trainer reports after each epoch are those hogmf_evaluate gives for
+ * the model of that moment on the same sets (up to the order of the sums: the trainer sorts
+ * its copy of the validation set into tile order), with unknown users and items in the
+ * validation set; _i = 0: one thread, 1: three. */
+START_TEST(test_epoch_rmse_is_evaluate)
+{
+    hogmf_ratings train, train_copy, valid, other;
+    planted(120, 80, 0.3, 10, 31, &train, &other);
+    hogmf_ratings_free(&other);
+    planted(120, 80, 0.3, 10, 31, &train_copy, &other);
+    hogmf_ratings_free(&other);
+    planted(130, 90, 0.05, 1500, 32, &other, &valid); /* users 120.., items 80.. unknown */
+    hogmf_ratings_free(&other);
+    hogmf_params p = quiet_params();
+    p.k = 20;
+    p.epochs = 4;
+    p.threads = _i ? 3 : 1;
+    hogmf_trainer *t = NULL;
+    hogmf_error err = {0};
+    ck_assert_int_eq(hogmf_trainer_new(&train, &valid, &p, &t, &err), HOGMF_OK);
+    while (!hogmf_trainer_done(t)) {
+        hogmf_epoch_stats es;
+        ck_assert_int_eq(hogmf_trainer_epoch(t, &es, &err), HOGMF_OK);
+        double rmse, mae, vrmse, vmae;
+        size_t unknown = 0;
+        ck_assert_int_eq(hogmf_evaluate(hogmf_trainer_model(t), &train_copy, 2, &rmse, &mae,
+                                        NULL, &err),
+                         HOGMF_OK);
+        ck_assert_int_eq(hogmf_evaluate(hogmf_trainer_model(t), &valid, 1, &vrmse, &vmae,
+                                        &unknown, &err),
+                         HOGMF_OK);
+        ck_assert_uint_gt(unknown, 0);
+        ck_assert_msg(fabs(es.train_rmse - rmse) <= 1e-12 * rmse &&
+                          fabs(es.train_mae - mae) <= 1e-12 * mae &&
+                          fabs(es.valid_rmse - vrmse) <= 1e-12 * vrmse &&
+                          fabs(es.valid_mae - vmae) <= 1e-12 * vmae,
+                      "%d threads, epoch %u: trainer %.15f %.15f %.15f %.15f, evaluate %.15f "
+                      "%.15f %.15f %.15f",
+                      p.threads, es.epoch, es.train_rmse, es.train_mae, es.valid_rmse,
+                      es.valid_mae, rmse, mae, vrmse, vmae);
+    }
+    hogmf_trainer_free(&t);
+    hogmf_ratings_free(&train);
+    hogmf_ratings_free(&train_copy);
+    hogmf_ratings_free(&valid);
+}
+END_TEST
+
 typedef struct curve {
     double valid[256];
     uint32_t epochs;
@@ -802,6 +850,7 @@ Suite *train_suite(void)
     tcase_add_loop_test(tc, test_nonneg_and_l1_have_their_effect, 0, 2);
     tcase_add_test(tc, test_divergence_decision);
     tcase_add_test(tc, test_validation_divergence_stops_training);
+    tcase_add_loop_test(tc, test_epoch_rmse_is_evaluate, 0, 2);
     suite_add_tcase(s, tc);
     return s;
 }
