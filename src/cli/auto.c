@@ -96,6 +96,20 @@ void cli_auto_explain(char *buf, size_t cap, const hogmf_auto_result *r)
                  r->best.index + 1, r->configs, r->best.valid_rmse, r->best.best_epoch);
 }
 
+void cli_auto_params(hogmf_auto_params *ap, const cli_train_opts *o, const hogmf_params *p,
+                     double holdout, double seconds)
+{
+    *ap = hogmf_auto_params_default();
+    ap->space.base = *p;
+    cli_train_pin(o, &ap->space);
+    if (holdout > 0)
+        ap->holdout = holdout;
+    ap->seconds = seconds;
+    ap->time_cap = seconds > 0 ? 0 : 600;
+    ap->space.threads = p->threads;
+    ap->space.seed = p->seed;
+}
+
 int cli_auto_search(cli_out *o, const hogmf_auto_params *ap, const hogmf_ratings *train,
                     const hogmf_ratings *valid, hogmf_params *p, const char *valid_path,
                     const char *model_path, const char *train_path)

@@ -165,6 +165,11 @@ int cli_train_option(const char *cmd, cli_train_opts *o, int c, const char *arg)
 void cli_train_opts_finish(cli_train_opts *o);
 /* Pins the search ranges of tp (tune, --auto) of the options given: they are not searched. */
 void cli_train_pin(const cli_train_opts *o, hogmf_tune_params *tp);
+/* The --auto search of train and cv: from the training options p (the base configuration;
+ * those given on the command line are pinned), the hold-out fraction when one was given
+ * (> 0) and SECONDS (0: the default budget, at most 600 s). */
+void cli_auto_params(hogmf_auto_params *ap, const cli_train_opts *o, const hogmf_params *p,
+                     double holdout, double seconds);
 /* Writes the training options' help lines, with p's values as the defaults. */
 void cli_train_help(FILE *out, const hogmf_params *p);
 /* "constant", "decay", "bold" or "adagrad". */

@@ -193,14 +193,7 @@ int cmd_cv(int argc, char **argv)
     p.ctx = &quiet;
     hogmf_auto_params ap = hogmf_auto_params_default();
     if (use_auto) {
-        ap.space.base = p;
-        cli_train_pin(&to, &ap.space);
-        if (holdout > 0)
-            ap.holdout = holdout;
-        ap.seconds = auto_seconds;
-        ap.time_cap = auto_seconds > 0 ? 0 : 600;
-        ap.space.threads = p.threads;
-        ap.space.seed = p.seed;
+        cli_auto_params(&ap, &to, &p, holdout, auto_seconds);
     }
 
     double *rmse = calloc(folds, sizeof *rmse), *mae = calloc(folds, sizeof *mae);

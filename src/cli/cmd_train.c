@@ -357,14 +357,7 @@ int cmd_train(int argc, char **argv)
         }
 #endif
         hogmf_auto_params ap = hogmf_auto_params_default();
-        ap.space.base = p;
-        cli_train_pin(&to, &ap.space);
-        if (holdout > 0)
-            ap.holdout = holdout;
-        ap.seconds = auto_seconds;
-        ap.time_cap = auto_seconds > 0 ? 0 : 600;
-        ap.space.threads = p.threads;
-        ap.space.seed = p.seed;
+        cli_auto_params(&ap, &to, &p, holdout, auto_seconds);
         ap.space.base.log = on_log_auto;
         ap.space.base.ctx = &ctx;
         if ((rc = cli_auto_search(&ctx.out, &ap, &train, valid.nnz ? &valid : NULL, &p,
