@@ -27,7 +27,7 @@
 /* Message tags: one per array that travels with an item block, and the gather/scatter ones. */
 enum { TAG_Q = 101, TAG_BI, TAG_GQ, TAG_GBI, TAG_P, TAG_BU, TAG_GP, TAG_GBU };
 
-/* Seed salts shared with train.c, so a row starts from the same numbers in both modes. */
+/* Seed salts of the MPI trainer (the factor rows' are internal.h's HOGMF_SALT_*). */
 #define SALT_SHUF 0x53687566ull    /* "Shuf" */
 #define SALT_UBLK 0x4D5055ull      /* "MPU": the user permutation */
 #define SALT_IBLK 0x4D5049ull      /* "MPI": the item permutation */
@@ -534,22 +534,24 @@ hogmf_status hogmf_mpi_trainer_new(MPI_Comm comm, const hogmf_ratings *train,
     t->rmin = lo;
     t->rmax = hi;
     /* With the adaptive rate biases start at their baseline estimates, as in train.c (the
-     * plain rates start them at zero). Every rank holds the whole
-     * training set, so each computes them all (the same numbers everywhere) and keeps the
-     * rows of its user block and of the item block it starts with. */
-    float *bu0 = malloc(((size_t)t->m + 1) * sizeof *bu0);
-    float *bi0 = malloc(((size_t)t->n + 1) * sizeof *bi0);
-    if (!bu0 || !bi0 || hogmf__bias_baseline(train->data, train->nnz, t->m, t->n, t->mu, NULL,
-                                             1, bu0, bi0) != 0)
-        st = hogmf__fail(&e, HOGMF_ERR_NOMEM, 0, "train: out of memory");
-    else if (params->schedule_lr == HOGMF_LR_ADAGRAD) {
-        for (uint32_t j = 0; j < t->nu; j++)
-            t->bu[j] = bu0[t->uperm[t->ustart[rank] + j]];
-        for (uint32_t j = 0; j < item_rows(t, (uint32_t)rank); j++)
-            t->buf[0].bi[j] = bi0[t->iperm[t->istart[rank] + j]];
+     * plain rates start them at zero). Every rank holds the whole training set, so each
+     * computes them all (the same numbers everywhere) and keeps the rows of its user block
+     * and of the item block it starts with. */
+    if (params->schedule_lr == HOGMF_LR_ADAGRAD) {
+        float *bu0 = malloc(((size_t)t->m + 1) * sizeof *bu0);
+        float *bi0 = malloc(((size_t)t->n + 1) * sizeof *bi0);
+        if (!bu0 || !bi0 || hogmf__bias_baseline(train->data, train->nnz, t->m, t->n, t->mu,
+                                                 NULL, 1, bu0, bi0) != 0) {
+            st = hogmf__fail(&e, HOGMF_ERR_NOMEM, 0, "train: out of memory");
+        } else {
+            for (uint32_t j = 0; j < t->nu; j++)
+                t->bu[j] = bu0[t->uperm[t->ustart[rank] + j]];
+            for (uint32_t j = 0; j < item_rows(t, (uint32_t)rank); j++)
+                t->buf[0].bi[j] = bi0[t->iperm[t->istart[rank] + j]];
+        }
+        free(bu0);
+        free(bi0);
     }
-    free(bu0);
-    free(bi0);
     st = agree(comm, rank, st, &e);
     if (st != HOGMF_OK) {
         hogmf_mpi_trainer_free(&t);
@@ -871,14 +873,14 @@ static void move_rows(float *full, float *block, const uint32_t *global, uint32_
     }
 }
 
-/* Moves every rank's rows (current or best) into `model` on rank 0 (to_model = 1), or the
+/* Moves every rank's rows of `which` (ROWS_*) into `model` on rank 0 (to_model = 1), or the
  * rows of `model` on rank 0 out to every rank (to_model = 0). The caller has made sure rank 0
  * holds a model; tmp buffers are rank 0's. Returns HOGMF_OK or HOGMF_ERR_NOMEM, collectively. */
-static hogmf_status exchange(hogmf_mpi_trainer *t, hogmf_model *model, int best, int to_model,
-                             hogmf_error *err)
+static hogmf_status exchange(hogmf_mpi_trainer *t, hogmf_model *model, int which,
+                             int to_model, hogmf_error *err)
 {
     const int P = t->size;
-    rows_src me = rows_of(t, best);
+    rows_src me = rows_of(t, which);
     const int factors = me.P != NULL; /* the accumulators have biases-only rows */
     hogmf_status st = HOGMF_OK;
     float *tP = NULL, *tb = NULL;
@@ -969,21 +971,21 @@ done:
     return st;
 }
 
-/* Gathers the current (best = 0) or best-epoch parameters into a new model on rank 0. */
-static hogmf_status gather_model(hogmf_mpi_trainer *t, int best, hogmf_model **out,
+/* Gathers the rows of `which` (ROWS_*) into a new model on rank 0. */
+static hogmf_status gather_model(hogmf_mpi_trainer *t, int which, hogmf_model **out,
                                  hogmf_error *err)
 {
     *out = NULL;
     hogmf_model *model = NULL;
     hogmf_status st = HOGMF_OK;
-    const uint32_t k = best >= ROWS_ACC_FACTORS ? 1 : t->k; /* accumulators: biases only */
+    const uint32_t k = which >= ROWS_ACC_FACTORS ? 1 : t->k; /* accumulators: biases only */
     if (t->rank == 0 && !(model = new_full_model(t, k)))
         st = hogmf__fail(err, HOGMF_ERR_NOMEM, 0,
                          "train: out of memory for %u users x %u items x %u factors on rank 0",
                          t->m, t->n, t->k);
     st = agree(t->comm, t->rank, st, err);
     if (st == HOGMF_OK)
-        st = exchange(t, model, best, 1, err);
+        st = exchange(t, model, which, 1, err);
     if (st != HOGMF_OK) {
         hogmf_model_free(&model);
         return st;
@@ -997,7 +999,7 @@ hogmf_status hogmf_mpi_trainer_finish(hogmf_mpi_trainer *t, hogmf_model **out,
 {
     hogmf_error e = {0};
     const int best = t->keep_best && t->best_epoch && t->best_epoch != t->epoch;
-    hogmf_status st = gather_model(t, best, out, &e);
+    hogmf_status st = gather_model(t, best ? ROWS_BEST : ROWS_CURRENT, out, &e);
     if (st != HOGMF_OK) {
         if (err)
             *err = e;
@@ -1153,16 +1155,16 @@ static char *path_with(const char *path, const char *suffix)
     return p;
 }
 
-/* Gathers the current or best parameters and writes them as a model file on rank 0. */
-static hogmf_status save_model_file(hogmf_mpi_trainer *t, int best, const char *path,
+/* Gathers the rows of `which` (ROWS_*) and writes them as a model file on rank 0. */
+static hogmf_status save_model_file(hogmf_mpi_trainer *t, int which, const char *path,
                                     hogmf_error *err)
 {
     hogmf_model *model = NULL;
-    hogmf_status st = gather_model(t, best, &model, err);
+    hogmf_status st = gather_model(t, which, &model, err);
     if (st != HOGMF_OK)
         return st;
     if (model) {
-        best = best == ROWS_BEST;
+        const int best = which == ROWS_BEST;
         model->best_epoch = best ? t->best_epoch : t->epoch;
         model->train_rmse = best ? t->best_valid_train : t->last_train;
         model->valid_rmse = best ? t->best_valid : t->last_valid;
@@ -1349,7 +1351,7 @@ hogmf_status hogmf_mpi_trainer_resume(hogmf_mpi_trainer *t, const char *path,
             goto done;
     if (s.have_best) {
         t->best_h = s.best_h;
-        if ((st = exchange(t, best, 1, 0, &e)) != HOGMF_OK)
+        if ((st = exchange(t, best, ROWS_BEST, 0, &e)) != HOGMF_OK)
             goto done;
     }
     t->epoch = s.epoch;

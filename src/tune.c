@@ -159,60 +159,136 @@ static hogmf_params sample(hogmf_rng *g, const hogmf_tune_params *tp, const hogm
     return p;
 }
 
-/* Runs one trial: a trainer per split, stepped together so that the epoch is chosen on
- * the mean validation RMSE over the splits, with the base's patience and tol. Each split
- * trains on its private copy in work[], restored from train[] first, so the result does not
- * depend on which worker ran what before. Returns HOGMF_OK (diverged trials included, scored
- * INFINITY) or the error that should stop the search. */
+/* One configuration of the search and where it stands. */
+typedef struct sh_config {
+    hogmf_trial t;       /* params; valid_rmse: the lowest mean so far (INFINITY: diverged or
+                          * not run); best_epoch; seconds; epochs_run */
+    hogmf_trainer **tr;  /* one trainer per split while it is kept, else NULL */
+    hogmf_ratings *work; /* their private copies of the training ratings */
+    double ref;          /* patience bookkeeping over the mean, as the trainer's own */
+    uint32_t since;
+    int stopped;         /* patience spent or diverged: it runs no more epochs */
+    int skipped;         /* never started: the time ran out during the first rung */
+} sh_config;
+
+static void sh_release(sh_config *c, uint32_t splits)
+{
+    for (uint32_t s = 0; c->tr && s < splits; s++)
+        hogmf_trainer_free(&c->tr[s]);
+    for (uint32_t s = 0; c->work && s < splits; s++)
+        free(c->work[s].data);
+    free(c->tr);
+    free(c->work);
+    c->tr = NULL;
+    c->work = NULL;
+}
+
+/* Brings configuration c to `target` epochs, from where its trainers are or, when it has
+ * none, from scratch (the same epochs again: one thread per trial makes both bit-identical).
+ * Adds the epochs run to *ran. Divergence scores INFINITY and is no error; other errors end
+ * the search. */
+static hogmf_status sh_run(sh_config *c, const hogmf_ratings *const *train,
+                           const hogmf_ratings *const *valid, uint32_t splits, int threads,
+                           const hogmf_params *base, uint32_t target, uint64_t *ran,
+                           hogmf_error *err)
+{
+    if (c->stopped || c->t.epochs_run >= target)
+        return HOGMF_OK;
+    double t0 = now_seconds();
+    hogmf_status st = HOGMF_OK;
+    if (!c->tr) {
+        c->tr = calloc(splits, sizeof *c->tr);
+        c->work = calloc(splits, sizeof *c->work);
+        if (!c->tr || !c->work) {
+            st = hogmf__fail(err, HOGMF_ERR_NOMEM, 0, "auto: out of memory");
+            goto done;
+        }
+        hogmf_params p = c->t.params;
+        p.threads = threads;
+        p.patience = 0; /* stopped on the mean over the splits, below; no best-epoch copy */
+        for (uint32_t s = 0; s < splits && st == HOGMF_OK; s++) {
+            /* Shallow copy: own ratings array, shared (read-only) id arrays. */
+            c->work[s] = *train[s];
+            c->work[s].data = malloc(train[s]->nnz * sizeof *train[s]->data);
+            if (!c->work[s].data) {
+                st = hogmf__fail(err, HOGMF_ERR_NOMEM, 0, "auto: out of memory");
+                break;
+            }
+            memcpy(c->work[s].data, train[s]->data, train[s]->nnz * sizeof *train[s]->data);
+            st = hogmf_trainer_new(&c->work[s], valid[s], &p, &c->tr[s], err);
+        }
+        c->t.epochs_run = 0;
+        c->t.valid_rmse = c->ref = INFINITY;
+        c->t.best_epoch = c->since = 0;
+    }
+    while (st == HOGMF_OK && c->t.epochs_run < target) {
+        double sum = 0;
+        for (uint32_t s = 0; s < splits && st == HOGMF_OK; s++) {
+            hogmf_epoch_stats es;
+            st = hogmf_trainer_epoch(c->tr[s], &es, err);
+            sum += es.valid_rmse;
+            *ran += 1;
+        }
+        double mean = sum / splits;
+        if (st == HOGMF_ERR_DIVERGED || (st == HOGMF_OK && !isfinite(mean))) {
+            c->t.valid_rmse = INFINITY;
+            c->t.best_epoch = 0;
+            c->stopped = 1;
+            st = HOGMF_OK;
+            break;
+        }
+        if (st != HOGMF_OK)
+            break;
+        c->t.epochs_run++;
+        if (mean < c->t.valid_rmse) {
+            c->t.valid_rmse = mean;
+            c->t.best_epoch = c->t.epochs_run;
+        }
+        if (hogmf__patience_spent(base, mean, &c->ref, &c->since)) {
+            c->stopped = 1;
+            break;
+        }
+    }
+done:
+    if (c->stopped || st != HOGMF_OK)
+        sh_release(c, splits); /* it will not run again */
+    c->t.seconds += now_seconds() - t0;
+    return st;
+}
+
+/* Runs one trial: a trainer per split, stepped together by sh_run so that the epoch is
+ * chosen on the mean validation RMSE over the splits, with the base's patience and tol. Each
+ * split trains on its private copy in work[] (the worker's, reused from trial to trial),
+ * restored from train[] first, so the result does not depend on which worker ran what
+ * before. Returns HOGMF_OK (diverged trials included, scored INFINITY) or the error that
+ * should stop the search. */
 static hogmf_status run_trial(const hogmf_ratings *const *train, hogmf_ratings *work,
                               const hogmf_ratings *const *valid, uint32_t splits, int threads,
                               hogmf_trial *t, hogmf_error *err)
 {
-    hogmf_trainer **tr = calloc(splits, sizeof *tr);
-    if (!tr)
+    sh_config c = {.t = *t, .ref = INFINITY};
+    c.t.valid_rmse = INFINITY;
+    c.t.best_epoch = 0;
+    c.t.epochs_run = 0;
+    c.t.seconds = 0;
+    if (!(c.tr = calloc(splits, sizeof *c.tr)))
         return hogmf__fail(err, HOGMF_ERR_NOMEM, 0, "tune: out of memory");
     hogmf_params p = t->params;
     p.threads = threads;
-    p.patience = 0; /* the trial stops on the mean over the splits, below */
-    double t0 = now_seconds(), best = INFINITY, ref = INFINITY;
-    uint32_t best_epoch = 0, since = 0;
+    p.patience = 0; /* the trial stops on the mean over the splits (sh_run) */
+    double t0 = now_seconds();
+    uint64_t ran = 0;
     hogmf_status st = HOGMF_OK;
     for (uint32_t s = 0; s < splits && st == HOGMF_OK; s++) {
         memcpy(work[s].data, train[s]->data, train[s]->nnz * sizeof *train[s]->data);
-        st = hogmf_trainer_new(&work[s], valid[s], &p, &tr[s], err);
+        st = hogmf_trainer_new(&work[s], valid[s], &p, &c.tr[s], err);
     }
-    for (uint32_t e = 1; st == HOGMF_OK && e <= p.epochs; e++) {
-        double sum = 0;
-        for (uint32_t s = 0; s < splits && st == HOGMF_OK; s++) {
-            hogmf_epoch_stats es;
-            st = hogmf_trainer_epoch(tr[s], &es, err);
-            sum += es.valid_rmse;
-        }
-        if (st != HOGMF_OK)
-            break;
-        double mean = sum / splits;
-        if (!isfinite(mean)) {
-            st = HOGMF_ERR_DIVERGED;
-            break;
-        }
-        if (mean < best) {
-            best = mean;
-            best_epoch = e;
-        }
-        if (hogmf__patience_spent(&t->params, mean, &ref, &since))
-            break; /* the trainer's own rule, on the mean over the splits */
-    }
-    for (uint32_t s = 0; s < splits; s++)
-        hogmf_trainer_free(&tr[s]);
-    free(tr);
+    if (st == HOGMF_OK)
+        st = sh_run(&c, train, valid, splits, threads, &t->params, p.epochs, &ran, err);
+    sh_release(&c, splits); /* c.work is NULL: the worker's copies stay */
     t->seconds = now_seconds() - t0;
-    if (st == HOGMF_ERR_DIVERGED) {
-        t->valid_rmse = INFINITY;
-        t->best_epoch = 0;
-        return HOGMF_OK;
-    }
-    t->valid_rmse = best;
-    t->best_epoch = best_epoch;
+    t->valid_rmse = c.t.valid_rmse;
+    t->best_epoch = c.t.best_epoch;
     return st;
 }
 
@@ -384,103 +460,6 @@ hogmf_auto_params hogmf_auto_params_default(void)
 }
 
 enum { SH_MAX_CONFIGS = 729, SH_MAX_RUNGS = 64 };
-
-/* One configuration of the search and where it stands. */
-typedef struct sh_config {
-    hogmf_trial t;       /* params; valid_rmse: the lowest mean so far (INFINITY: diverged or
-                          * not run); best_epoch; seconds; epochs_run */
-    hogmf_trainer **tr;  /* one trainer per split while it is kept, else NULL */
-    hogmf_ratings *work; /* their private copies of the training ratings */
-    double ref;          /* patience bookkeeping over the mean, as the trainer's own */
-    uint32_t since;
-    int stopped;         /* patience spent or diverged: it runs no more epochs */
-    int skipped;         /* never started: the time ran out during the first rung */
-} sh_config;
-
-static void sh_release(sh_config *c, uint32_t splits)
-{
-    for (uint32_t s = 0; c->tr && s < splits; s++)
-        hogmf_trainer_free(&c->tr[s]);
-    for (uint32_t s = 0; c->work && s < splits; s++)
-        free(c->work[s].data);
-    free(c->tr);
-    free(c->work);
-    c->tr = NULL;
-    c->work = NULL;
-}
-
-/* Brings configuration c to `target` epochs, from where its trainers are or, when it has
- * none, from scratch (the same epochs again: one thread per trial makes both bit-identical).
- * Adds the epochs run to *ran. Divergence scores INFINITY and is no error; other errors end
- * the search. */
-static hogmf_status sh_run(sh_config *c, const hogmf_ratings *const *train,
-                           const hogmf_ratings *const *valid, uint32_t splits, int threads,
-                           const hogmf_params *base, uint32_t target, uint64_t *ran,
-                           hogmf_error *err)
-{
-    if (c->stopped || c->t.epochs_run >= target)
-        return HOGMF_OK;
-    double t0 = now_seconds();
-    hogmf_status st = HOGMF_OK;
-    if (!c->tr) {
-        c->tr = calloc(splits, sizeof *c->tr);
-        c->work = calloc(splits, sizeof *c->work);
-        if (!c->tr || !c->work) {
-            st = hogmf__fail(err, HOGMF_ERR_NOMEM, 0, "auto: out of memory");
-            goto done;
-        }
-        hogmf_params p = c->t.params;
-        p.threads = threads;
-        p.patience = 0; /* stopped on the mean over the splits, below; no best-epoch copy */
-        for (uint32_t s = 0; s < splits && st == HOGMF_OK; s++) {
-            /* Shallow copy: own ratings array, shared (read-only) id arrays. */
-            c->work[s] = *train[s];
-            c->work[s].data = malloc(train[s]->nnz * sizeof *train[s]->data);
-            if (!c->work[s].data) {
-                st = hogmf__fail(err, HOGMF_ERR_NOMEM, 0, "auto: out of memory");
-                break;
-            }
-            memcpy(c->work[s].data, train[s]->data, train[s]->nnz * sizeof *train[s]->data);
-            st = hogmf_trainer_new(&c->work[s], valid[s], &p, &c->tr[s], err);
-        }
-        c->t.epochs_run = 0;
-        c->t.valid_rmse = c->ref = INFINITY;
-        c->t.best_epoch = c->since = 0;
-    }
-    while (st == HOGMF_OK && c->t.epochs_run < target) {
-        double sum = 0;
-        for (uint32_t s = 0; s < splits && st == HOGMF_OK; s++) {
-            hogmf_epoch_stats es;
-            st = hogmf_trainer_epoch(c->tr[s], &es, err);
-            sum += es.valid_rmse;
-            *ran += 1;
-        }
-        double mean = sum / splits;
-        if (st == HOGMF_ERR_DIVERGED || (st == HOGMF_OK && !isfinite(mean))) {
-            c->t.valid_rmse = INFINITY;
-            c->t.best_epoch = 0;
-            c->stopped = 1;
-            st = HOGMF_OK;
-            break;
-        }
-        if (st != HOGMF_OK)
-            break;
-        c->t.epochs_run++;
-        if (mean < c->t.valid_rmse) {
-            c->t.valid_rmse = mean;
-            c->t.best_epoch = c->t.epochs_run;
-        }
-        if (hogmf__patience_spent(base, mean, &c->ref, &c->since)) {
-            c->stopped = 1;
-            break;
-        }
-    }
-done:
-    if (c->stopped || st != HOGMF_OK)
-        sh_release(c, splits); /* it will not run again */
-    c->t.seconds += now_seconds() - t0;
-    return st;
-}
 
 /* What the first `n` configurations cost over the rungs r[0..nr), in epochs of one
  * configuration, an upper bound: the base (configuration 1) runs every rung, the best

@@ -81,9 +81,9 @@ class MF:
         if lr_decay is not None and schedule_lr is None and lr_decay > 0:
             p["schedule_lr"] = "decay"
         self.params = p
-        # As the CLI (CLI_DEFAULT_HOLDOUT): early stopping needs validation ratings.
+        # As the CLI (HOGMF_DEFAULT_HOLDOUT): early stopping needs validation ratings.
         self.holdout = float(holdout) if holdout is not None else \
-            (0.05 if p["patience"] > 0 else 0.0)
+            (_hogmf.DEFAULT_HOLDOUT if p["patience"] > 0 else 0.0)
         self.callback = callback
         self._model = None
         self.history = []

@@ -1012,7 +1012,8 @@ PyMODINIT_FUNC PyInit__hogmf(void)
     Py_INCREF(&ModelType);
     if (!HogmfError || PyModule_AddObject(m, "HogmfError", HogmfError) < 0 ||
         PyModule_AddObject(m, "Model", (PyObject *)&ModelType) < 0 ||
-        PyModule_AddStringConstant(m, "version", HOGMF_VERSION_STRING) < 0) {
+        PyModule_AddStringConstant(m, "version", HOGMF_VERSION_STRING) < 0 ||
+        PyModule_AddObject(m, "DEFAULT_HOLDOUT", PyFloat_FromDouble(HOGMF_DEFAULT_HOLDOUT)) < 0) {
         Py_DECREF(m);
         return NULL;
     }

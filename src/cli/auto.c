@@ -96,6 +96,13 @@ void cli_auto_explain(char *buf, size_t cap, const hogmf_auto_result *r)
                  r->best.index + 1, r->configs, r->best.valid_rmse, r->best.best_epoch);
 }
 
+double cli_holdout(double given, int has_valid, int use_auto, const hogmf_params *p)
+{
+    if (given >= 0)
+        return given;
+    return !has_valid && !use_auto && p->patience > 0 ? HOGMF_DEFAULT_HOLDOUT : 0;
+}
+
 void cli_auto_params(hogmf_auto_params *ap, const cli_train_opts *o, const hogmf_params *p,
                      double holdout, double seconds)
 {

@@ -10,11 +10,6 @@
 
 #include <stdio.h>
 
-/* The fraction of the training ratings that train and cv hold out for early stopping when
- * no validation set is given: the default per-row adaptive rate reaches its best epoch in
- * 5-40 epochs and overfits after it, so running every epoch is the worse default. */
-#define CLI_DEFAULT_HOLDOUT 0.05
-
 /* Exit codes (documented in the README and `hogmf --help`). */
 enum {
     EXIT_OK = 0,
@@ -170,6 +165,10 @@ void cli_train_pin(const cli_train_opts *o, hogmf_tune_params *tp);
  * (> 0) and SECONDS (0: the default budget, at most 600 s). */
 void cli_auto_params(hogmf_auto_params *ap, const cli_train_opts *o, const hogmf_params *p,
                      double holdout, double seconds);
+/* The hold-out fraction of train and cv: `given` when --holdout was given (>= 0), else
+ * HOGMF_DEFAULT_HOLDOUT when early stopping needs validation ratings that nothing else
+ * provides (no validation file, no --auto, which holds out its own, patience > 0), else 0. */
+double cli_holdout(double given, int has_valid, int use_auto, const hogmf_params *p);
 /* Writes the training options' help lines, with p's values as the defaults. */
 void cli_train_help(FILE *out, const hogmf_params *p);
 /* "constant", "decay", "bold" or "adagrad". */

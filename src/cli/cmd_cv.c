@@ -175,8 +175,7 @@ int cmd_cv(int argc, char **argv)
         }
     }
     cli_train_opts_finish(&to);
-    if (holdout < 0) /* --auto holds out its own (hogmf_auto_params.holdout) */
-        holdout = !use_auto && p.patience > 0 ? CLI_DEFAULT_HOLDOUT : 0;
+    holdout = cli_holdout(holdout, 0, use_auto, &p);
     int nargs = argc - optind;
     if (split_files) {
         if (folds_set)
@@ -191,10 +190,8 @@ int cmd_cv(int argc, char **argv)
     }
     p.log = on_log;
     p.ctx = &quiet;
-    hogmf_auto_params ap = hogmf_auto_params_default();
-    if (use_auto) {
-        cli_auto_params(&ap, &to, &p, holdout, auto_seconds);
-    }
+    hogmf_auto_params ap;
+    cli_auto_params(&ap, &to, &p, holdout, auto_seconds); /* used with --auto only */
 
     double *rmse = calloc(folds, sizeof *rmse), *mae = calloc(folds, sizeof *mae);
     uint32_t *fold = NULL;

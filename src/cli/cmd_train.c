@@ -280,8 +280,7 @@ int cmd_train(int argc, char **argv)
     if (use_auto && (batch.resume || batch.checkpoint))
         return cli_usage_error("train", "--auto: --resume and --checkpoint are for the training "
                                         "it prints; run that line with them");
-    if (holdout < 0) /* early stopping needs validation ratings: a few of the training ones */
-        holdout = !valid_path && !use_auto && p.patience > 0 ? CLI_DEFAULT_HOLDOUT : 0;
+    holdout = cli_holdout(holdout, valid_path != NULL, use_auto, &p);
     const char *train_path = argv[optind];
     /* Checkpoints go to --checkpoint, else back to the --resume file, else MODEL.ckpt; they
      * are written periodically only when asked for. */
