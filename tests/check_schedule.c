@@ -353,6 +353,14 @@ START_TEST(test_epoch_runs_on_the_threads_asked_for)
             ntiles++;
         }
         ck_assert_msg(calls == (int)ntiles, "%d calls for %zu non-empty tiles", calls, ntiles);
+        /* A schedule that let two threads share a block does so only when their timing meets;
+         * more epochs (other tile orders) make one epoch's luck unlikely to hide it (the
+         * mutant that drops the item-block check survived a single epoch once in a while). */
+        for (uint32_t e = 2; hold_tiles && e <= 9; e++) {
+            hogmf__test_range = observe;
+            hogmf__run_epoch(&c, x, NNZ, grid, order, schedule, 0, T, 5, e);
+            hogmf__test_range = NULL;
+        }
         ck_assert_msg(atomic_load(&overlaps) == 0,
                       "block schedule: %d times a thread took a tile whose user or item block "
                       "another thread held",
